@@ -1,0 +1,24 @@
+"""The `agent-os` command: one entry point, a module per group of commands."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="agent-os",
+    help="Agent OS Enhanced: evidence-checked workflows, standards search and PR-gated phases "
+    "for AI coding agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module registers its commands on `app`.
+from . import standards as _standards  # noqa: E402,F401
+from . import workflow as _workflow  # noqa: E402,F401
+from . import doors as _doors  # noqa: E402,F401
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

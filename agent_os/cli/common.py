@@ -1,0 +1,79 @@
+"""What every CLI command shares: the --project/--json options, error-to-exit-code mapping,
+and output helpers. Exit codes: 0 ok, 1 refused, 2 usage or input error."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Callable, TypeVar
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+from ..errors import AgentOSError
+from ..project import Project
+
+console = Console()
+err_console = Console(stderr=True)
+
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option("--project", help="Project directory (default: the current directory).", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def open_project(project: Path | None, **overrides: Any) -> Project:
+    """The project the command works on."""
+    return Project.open(project, **overrides)
+
+
+def emit_json(value: Any) -> None:
+    """Print `value` (a pydantic model, dataclass-free dict or list) as JSON on stdout."""
+    if isinstance(value, BaseModel):
+        text = value.model_dump_json(indent=2)
+    else:
+        text = json.dumps(value, indent=2, default=_default)
+    sys.stdout.write(text + "\n")
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if hasattr(obj, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def guarded(fn: F) -> F:
+    """Turn our errors into a message on stderr and the documented exit code.
+
+    With --json the error is also printed on stdout as `{"error": ..., "hint": ...}` so a
+    script always gets parseable output.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AgentOSError as exc:
+            if kwargs.get("json_out"):
+                payload: dict[str, Any] = {"error": exc.message, "hint": exc.hint, "kind": type(exc).__name__}
+                if exc.data is not None:
+                    payload["details"] = exc.data
+                emit_json(payload)
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,303 @@
+"""Workflow definitions: the typed model of `workflows/<name>/workflow.yaml` and its loader.
+
+A workflow is data: one YAML file for the machine plus markdown the agent reads. The
+loader refuses a bad definition with every problem at once, each naming the file and the
+field, so an author fixes them in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import NotFoundError, WorkflowDefinitionError
+
+WORKFLOW_FILE = "workflow.yaml"
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+NAME = r"^[a-z][a-z0-9_]{1,62}$"
+
+FieldType = Literal["integer", "number", "string", "boolean", "list", "path"]
+ItemType = Literal["integer", "number", "string", "boolean", "path"]
+BuiltinCheck = Literal["tasks_checked", "tests_passed"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvidenceField(_Model):
+    """One field the checkpoint demands, with its type and constraints."""
+
+    type: FieldType
+    description: str = ""
+    required: bool = True
+    # integer / number: bounds on the value.
+    min: float | None = None
+    max: float | None = None
+    # string: bounds on the length (after stripping white space).
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int | None = Field(default=None, ge=0)
+    # list: bounds on the number of items, and the items' type.
+    min_items: int | None = Field(default=None, ge=0)
+    max_items: int | None = Field(default=None, ge=0)
+    items: ItemType | None = None
+    # string (and string items): a regular expression the value must match (re.search).
+    pattern: str | None = None
+    one_of: list[Any] | None = None
+    # path (and path items): relative to the project root; must exist unless told not to;
+    # `within_spec_dir` confines it to the session's spec directory.
+    must_exist: bool = True
+    within_spec_dir: bool = False
+    example: Any = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}")
+        return value
+
+    @model_validator(mode="after")
+    def _constraints_fit_type(self) -> EvidenceField:
+        wrong: list[str] = []
+        numeric = self.type in ("integer", "number")
+        if (self.min is not None or self.max is not None) and not numeric:
+            wrong.append("min/max apply to integer and number fields")
+        if (self.min_length is not None or self.max_length is not None) and self.type != "string":
+            wrong.append("min_length/max_length apply to string fields")
+        if (
+            self.min_items is not None or self.max_items is not None or self.items is not None
+        ) and self.type != "list":
+            wrong.append("min_items/max_items/items apply to list fields")
+        if self.pattern is not None and not (
+            self.type == "string" or (self.type == "list" and self.items in (None, "string"))
+        ):
+            wrong.append("pattern applies to string fields and lists of strings")
+        if self.within_spec_dir and not (self.type == "path" or self.items == "path"):
+            wrong.append("within_spec_dir applies to path fields")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            wrong.append("min is greater than max")
+        if wrong:
+            raise ValueError("; ".join(wrong))
+        return self
+
+
+class CountRule(_Model):
+    """A claim in the evidence that must equal a count of lines in the artifact.
+
+    `functional_requirements: 12` in the evidence and `pattern: '^\\s*[-*]\\s*\\**FR-\\d+'`
+    here means the artifact (or its `section`) must hold exactly twelve matching lines.
+    """
+
+    evidence: str
+    pattern: str
+    section: str | None = None
+    label: str = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}")
+        return value
+
+
+class Artifact(_Model):
+    """A file the phase must produce under the session's spec directory."""
+
+    path: str
+    description: str = ""
+    required_headings: list[str] = []
+    counts: list[CountRule] = []
+    min_words: int = Field(default=0, ge=0)
+    reject_placeholders: bool = True
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        p = Path(value)
+        if p.is_absolute() or ".." in p.parts or not value.strip():
+            raise ValueError(f"artifact path {value!r} must be relative to the spec directory")
+        return value
+
+
+class Checkpoint(_Model):
+    """What must be true to leave a phase: evidence fields, artifacts, built-in checks."""
+
+    evidence: dict[str, EvidenceField] = {}
+    artifacts: list[Artifact] = []
+    checks: list[BuiltinCheck] = []
+
+    @field_validator("evidence")
+    @classmethod
+    def _field_names(cls, value: dict[str, EvidenceField]) -> dict[str, EvidenceField]:
+        bad = [k for k in value if not re.match(r"^[a-z][a-z0-9_]{0,63}$", k)]
+        if bad:
+            raise ValueError(f"evidence field names must be snake_case: {', '.join(bad)}")
+        return value
+
+    @model_validator(mode="after")
+    def _counts_name_integer_fields(self) -> Checkpoint:
+        problems = []
+        for art in self.artifacts:
+            for rule in art.counts:
+                spec = self.evidence.get(rule.evidence)
+                if spec is None:
+                    problems.append(
+                        f"artifact {art.path}: count rule names evidence field "
+                        f"{rule.evidence!r}, which the checkpoint does not declare"
+                    )
+                elif spec.type != "integer":
+                    problems.append(
+                        f"artifact {art.path}: count rule field {rule.evidence!r} must be an integer"
+                    )
+        if "tests_passed" in self.checks:
+            for name in ("test_command", "test_summary"):
+                if name not in self.evidence:
+                    problems.append(f"the tests_passed check needs a string evidence field {name!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class Gate(_Model):
+    """A phase that, once its checkpoint passes, waits for people to approve it."""
+
+    type: Literal["approval"] = "approval"
+    description: str = ""
+    approvals: int = Field(default=1, ge=1, le=20)
+    exclude_author: bool = True
+    exclude_bots: bool = True
+    required_reviewers: list[str] = []
+    dismiss_stale_on_push: bool = False
+    require_resolved_threads: bool = False
+
+
+class Task(_Model):
+    """A unit of work inside a phase, with its own instructions file."""
+
+    id: str = Field(pattern=SLUG)
+    title: str = Field(min_length=1)
+    instructions: str | None = None
+
+
+class Phase(_Model):
+    """One step of a workflow. `expand: tasks_md` makes it a template (see `execution`)."""
+
+    id: str = Field(pattern=SLUG)
+    title: str = Field(min_length=1)
+    instructions: str
+    tasks: list[Task] = []
+    checkpoint: Checkpoint = Checkpoint()
+    gate: Gate | None = None
+    expand: Literal["tasks_md"] | None = None
+
+    @model_validator(mode="after")
+    def _unique_tasks(self) -> Phase:
+        ids = [t.id for t in self.tasks]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate task ids: {', '.join(dupes)}")
+        return self
+
+
+class Workflow(_Model):
+    """A whole workflow definition, as loaded from its directory."""
+
+    name: str = Field(pattern=NAME)
+    version: int = Field(ge=1)
+    description: str = Field(min_length=1)
+    # new_spec: start() creates .agent-os/specs/YYYY-MM-DD-<slug>/ for the target.
+    # existing_spec: the target names a spec directory that already exists.
+    target: Literal["new_spec", "existing_spec"] = "new_spec"
+    phases: list[Phase] = Field(min_length=1)
+    # Set by the loader, not the YAML.
+    directory: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_phases(self) -> Workflow:
+        ids = [p.id for p in self.phases]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate phase ids: {', '.join(dupes)}")
+        if sum(1 for p in self.phases if p.expand) > 1:
+            raise ValueError("at most one phase may be an expand template")
+        if self.phases[0].expand:
+            raise ValueError("the first phase cannot be an expand template")
+        return self
+
+    def read_text(self, relative: str) -> str:
+        """The markdown file `relative` of this workflow's directory."""
+        assert self.directory is not None
+        return (self.directory / relative).read_text(encoding="utf-8")
+
+
+def _loc(loc: tuple[Any, ...], data: Any) -> str:
+    """`phases.2.checkpoint.evidence.x` with phase ids instead of indexes where known."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int) and isinstance(node, list) and 0 <= item < len(node):
+            child = node[item]
+            ident = child.get("id") if isinstance(child, dict) else None
+            parts.append(f"[{ident}]" if ident else f"[{item}]")
+            node = child
+        else:
+            parts.append(f".{item}" if parts else str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts)
+
+
+def load_workflow(directory: Path) -> Workflow:
+    """Load and check the workflow in `directory`; raise with every problem listed."""
+    directory = Path(directory)
+    path = directory / WORKFLOW_FILE
+    if not path.is_file():
+        raise NotFoundError(
+            f"{path} does not exist.",
+            hint=f"A workflow directory holds a {WORKFLOW_FILE} and its markdown instructions.",
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise WorkflowDefinitionError(f"{path} is not valid YAML.", [f"{path}: {exc}"]) from exc
+    if not isinstance(data, dict):
+        raise WorkflowDefinitionError(
+            f"{path} does not describe a workflow.", [f"{path}: the top level must be a mapping"]
+        )
+    problems: list[str] = []
+    try:
+        workflow = Workflow.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            problems.append(f"{path}: {_loc(err['loc'], data)}: {err['msg']}")
+        raise WorkflowDefinitionError(
+            f"Workflow {directory.name!r} has {len(problems)} problem(s).", problems
+        ) from None
+    if workflow.name != directory.name:
+        problems.append(
+            f"{path}: name: {workflow.name!r} differs from its directory name {directory.name!r}"
+        )
+    for phase in workflow.phases:
+        files = [("instructions", phase.instructions)]
+        files += [(f"tasks[{t.id}].instructions", t.instructions) for t in phase.tasks if t.instructions]
+        for field, rel in files:
+            target = (directory / rel).resolve()
+            if directory.resolve() not in target.parents:
+                problems.append(f"{path}: phases[{phase.id}].{field}: {rel!r} leaves the workflow directory")
+            elif not target.is_file():
+                problems.append(f"{path}: phases[{phase.id}].{field}: file {rel!r} does not exist")
+    if problems:
+        raise WorkflowDefinitionError(
+            f"Workflow {directory.name!r} has {len(problems)} problem(s).", problems
+        )
+    return workflow.model_copy(update={"directory": directory})
