@@ -16,7 +16,8 @@ app = typer.Typer(
 # Each module registers its commands on `app`.
 from . import standards as _standards  # noqa: E402,F401
 from . import workflow as _workflow  # noqa: E402,F401
-from . import doors as _doors  # noqa: E402,F401
+from . import mcpcli as _mcpcli  # noqa: E402,F401
+from . import serve as _serve  # noqa: E402,F401
 
 
 def main() -> None:

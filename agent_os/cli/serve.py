@@ -1,0 +1,3 @@
+"""Placeholder: commands registered later."""
+
+from __future__ import annotations
