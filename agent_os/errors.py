@@ -22,7 +22,8 @@ class AgentOSError(Exception):
         self.data = data
 
     def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
+        sep = "\n" if "\n" in self.message else " "
+        return f"{self.message}{sep}{self.hint}".strip()
 
 
 class InputError(AgentOSError):

@@ -151,13 +151,17 @@ def _check_path(
     if spec.within_spec_dir:
         spec_dir = ctx.spec_dir.resolve()
         if target != spec_dir and spec_dir not in target.parents:
+            # Agents often name spec files relative to the spec directory ("srd.md");
+            # accept that too, as long as it stays inside.
+            target = resolve_inside(spec_dir, value) or target
+        if target != spec_dir and spec_dir not in target.parents:
             rel = _rel(ctx.spec_dir, ctx.project_root)
             out.fail(
                 name,
                 "within_spec_dir",
                 f"a path inside the session's spec directory {rel}",
                 _short(value),
-                f"Write the file under {rel}/ and name it by its path from the project root.",
+                f"Write the file under {rel}/ and name it by its path from the project root (or from the spec directory).",
             )
             return
     if spec.must_exist and not target.exists():

@@ -1,0 +1,148 @@
+"""Gate policy and its evaluation: pure functions, no I/O.
+
+The decision is always recomputed from the whole review list, never kept as a running
+count (bedevere's lesson): each reviewer's latest review that is not a mere comment
+decides what that reviewer says, and a dismissal takes their approval back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .definitions import Gate
+from .project import GatePolicyConfig
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """What a gate needs: the workflow's defaults overridden by the team's settings."""
+
+    approvals: int = 1
+    exclude_author: bool = True
+    exclude_bots: bool = True
+    required_reviewers: tuple[str, ...] = ()
+    dismiss_stale_on_push: bool = False
+    require_resolved_threads: bool = False
+
+    @classmethod
+    def build(cls, gate: Gate, *overrides: GatePolicyConfig | None) -> GatePolicy:
+        """The workflow's gate with each override applied in turn, field by field."""
+        values = {
+            "approvals": gate.approvals,
+            "exclude_author": gate.exclude_author,
+            "exclude_bots": gate.exclude_bots,
+            "required_reviewers": tuple(gate.required_reviewers),
+            "dismiss_stale_on_push": gate.dismiss_stale_on_push,
+            "require_resolved_threads": gate.require_resolved_threads,
+        }
+        for override in overrides:
+            if override is None:
+                continue
+            for key, value in override.model_dump(exclude_none=True).items():
+                values[key] = tuple(value) if key == "required_reviewers" else value
+        return cls(**values)
+
+    def describe(self) -> str:
+        """The policy as one sentence a reviewer can read."""
+        parts = [f"{self.approvals} approval{'s' if self.approvals != 1 else ''}"]
+        if self.required_reviewers:
+            parts.append("including " + ", ".join(f"@{r}" for r in self.required_reviewers))
+        excluded = [w for w, on in (("the author", self.exclude_author), ("bots", self.exclude_bots)) if on]
+        text = "Needs " + " ".join(parts)
+        if excluded:
+            text += " (not from " + " or ".join(excluded) + ")"
+        extra = []
+        if self.dismiss_stale_on_push:
+            extra.append("approvals of an older commit do not count")
+        if self.require_resolved_threads:
+            extra.append("every review thread on the spec files must be resolved")
+        return text + ("; " + "; ".join(extra) if extra else "") + "."
+
+
+@dataclass(frozen=True)
+class Review:
+    """One review or approval as recorded, in the order received."""
+
+    reviewer: str
+    state: str  # approved | changes_requested | dismissed | commented
+    at: datetime
+    source: str
+    commit_id: str | None = None
+    is_bot: bool = False
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """Whether a gate is satisfied, with the reasons a person can act on."""
+
+    satisfied: bool
+    approvals: tuple[Review, ...]
+    blocking: tuple[str, ...]
+    ignored: tuple[str, ...]
+    reasons: tuple[str, ...] = field(default=())
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    # GitHub logins are case-insensitive.
+    return a is not None and b is not None and a.casefold() == b.casefold()
+
+
+def evaluate_gate(
+    policy: GatePolicy,
+    reviews: Iterable[Review],
+    *,
+    author: str | None,
+    head_sha: str | None = None,
+    unresolved_threads: int = 0,
+) -> GateDecision:
+    """Decide a gate from every review recorded since the phase opened."""
+    latest: dict[str, Review] = {}
+    ignored: list[str] = []
+    for review in reviews:
+        if policy.exclude_author and _same(review.reviewer, author):
+            if review.state == "approved":
+                ignored.append(f"@{review.reviewer}: the author cannot approve their own work")
+            continue
+        if policy.exclude_bots and review.is_bot:
+            if review.state == "approved":
+                ignored.append(f"@{review.reviewer}: approvals from bots do not count")
+            continue
+        if review.state == "commented":
+            continue
+        latest[review.reviewer.casefold()] = review
+
+    approvals: list[Review] = []
+    blocking: list[str] = []
+    for review in latest.values():
+        if review.state == "changes_requested":
+            blocking.append(review.reviewer)
+        elif review.state == "approved":
+            stale = policy.dismiss_stale_on_push and head_sha and review.commit_id and review.commit_id != head_sha
+            if stale:
+                ignored.append(
+                    f"@{review.reviewer}: approved commit {review.commit_id[:7]}, not the current head {head_sha[:7]}"
+                )
+            else:
+                approvals.append(review)
+
+    reasons: list[str] = []
+    if len(approvals) < policy.approvals:
+        missing = policy.approvals - len(approvals)
+        reasons.append(f"waiting for {missing} more approval{'s' if missing != 1 else ''} ({len(approvals)} of {policy.approvals})")
+    approvers = {a.reviewer.casefold() for a in approvals}
+    for required in policy.required_reviewers:
+        if required.casefold() not in approvers:
+            reasons.append(f"waiting for @{required}, a required reviewer")
+    for name in blocking:
+        reasons.append(f"@{name} requested changes: address them, then ask for a new review")
+    if policy.require_resolved_threads and unresolved_threads:
+        reasons.append(f"{unresolved_threads} review thread(s) on the spec files are unresolved")
+    return GateDecision(
+        satisfied=not reasons,
+        approvals=tuple(approvals),
+        blocking=tuple(blocking),
+        ignored=tuple(ignored),
+        reasons=tuple(reasons),
+    )
