@@ -40,7 +40,7 @@ from .store import CommentRecord, PhaseRecord, PullRequestRecord, SessionRecord,
 log = logging.getLogger(__name__)
 
 _SESSION_ID = re.compile(r"^ses_[a-z0-9]{6,32}$")
-_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/(?!\.\.?$)[A-Za-z0-9_.-]{1,100}$")
 MAX_TARGET = 120
 
 Listener = Callable[[str, str], None]
@@ -141,6 +141,8 @@ class Engine:
             return views.StartResult(resumed=True, session=self.state(existing.id), phase=self._current_view(existing.id))
         if spec_rel is None:
             spec_rel = self._new_spec_dir(key)
+        else:
+            self._require_approved(spec_rel, wf.name)
         session_id = "ses_" + secrets.token_hex(6)
         at = now()
         rec = SessionRecord(session_id, wf.name, wf.version, target.strip(), key, spec_rel, "active", author, None,
@@ -197,7 +199,6 @@ class Engine:
         for path in candidates:
             if path.is_dir():
                 rel = path.resolve().relative_to(root).as_posix()
-                self._require_approved(rel)
                 return rel, rel
         raise NotFoundError(
             f"No spec directory {target!r}.",
@@ -205,9 +206,9 @@ class Engine:
             "'.agent-os/specs/2026-11-24-user-authentication' (see `agent-os status`).",
         )
 
-    def _require_approved(self, spec_rel: str) -> None:
+    def _require_approved(self, spec_rel: str, workflow: str) -> None:
         for s in self.store.sessions():
-            if s.spec_dir == spec_rel and s.workflow != "spec_execution_v1" and s.status != "complete":
+            if s.spec_dir == spec_rel and s.workflow != workflow and s.status != "complete":
                 raise Refused(
                     f"The spec in {spec_rel} is not approved yet: session {s.id} ({s.workflow}) is still open.",
                     hint=f"Finish that session first (get_workflow_state('{s.id}')).",
