@@ -20,7 +20,7 @@ from agent_os.errors import (
 )
 from agent_os.project import Project
 
-from conftest import GOOD_WRITE, TASKS_MD, write_notes
+from support import GOOD_WRITE, TASKS_MD, write_notes
 
 SUMMARY = {"summary": "Checked every note against the source."}
 

@@ -14,7 +14,7 @@ from agent_os.errors import Refused
 from agent_os.gates import GatePolicy, Review, evaluate_gate
 from agent_os.project import Project
 
-from conftest import GOOD_WRITE, NOTES_V1, write_notes, write_workflow
+from support import GOOD_WRITE, NOTES_V1, write_notes, write_workflow
 
 GOOD = {0: GOOD_WRITE, 1: {"summary": "Checked all of it"}, 2: {"summary": "Ready for review"}}
 BAD = {"items": -1}
