@@ -1,0 +1,78 @@
+"""A local GitHub stand-in for the bot's tests and `agent-os demo`.
+
+It answers, over real HTTP on loopback, the REST calls the bot makes, the way GitHub documents
+them, keeps what was written, injects faults, and sends signed webhooks built from GitHub's
+example payloads (bot/payloads).
+
+    from bot.standin import GitHubStandIn
+
+    with GitHubStandIn(webhook_url=bot_url + "/webhooks/github", webhook_secret="s") as gh:
+        gh.create_repo("octo/app", files={".agent-os/config.yaml": "gates: ..."},
+                       collaborators={"rev": "write"})
+        pr = gh.open_pull_request("octo/app", author="dev", body="Agent-OS-Session: abc",
+                                  files={"src/x.py": "print(1)\n"})   # sends pull_request.opened
+        github = GitHub(AppInstallationAuthStrategy(gh.app.id, gh.private_key_pem,
+                        gh.installation_id), base_url=gh.url)        # the bot's client
+        gh.submit_review("octo/app", pr.number, "rev", "approved")
+        gh.check_runs("octo/app", pr.head_sha)["Agent OS"].conclusion
+
+REST (auth as GitHub: JWT for /app*, installation token for /repos/*):
+  GET  /app                                   POST /app/installations/{id}/access_tokens
+  GET  /repos/{o}/{r}/installation            POST/PATCH/GET check-runs, GET commits/{ref}/check-runs
+  POST/GET /repos/{o}/{r}/issues/{n}/comments PATCH /repos/{o}/{r}/issues/comments/{id}
+  GET  collaborators/{user}/permission, contents/{path}?ref=, pulls/{n}, pulls/{n}/files,
+       pulls/{n}/reviews   (lists paginate with per_page/page and a Link header)
+
+GitHubStandIn(*, app_id=None, public_key_pem=None, app_slug="agent-os", app_name="Agent OS",
+              app_owner="agent-os-dev", installation_id=1, webhook_url=None,
+              webhook_secret="stand-in-secret", webhook_client=None,
+              token_lifetime=timedelta(hours=1), hook_id=424242, host="127.0.0.1", port=0)
+  With no key given it makes one: `gh.private_key_pem`, `gh.app.id`.
+  start()/stop() or `with`; .url; .app (id, slug, bot_login); .installation_id; .bot_login;
+  .token_lifetime (mutable); .state (StandInState, lock-guarded records).
+Repos:   create_repo(full_name, *, files, branches, default_branch, collaborators, private,
+         installation_id) -> Repo; set_files(repo, {path: text|None}, branch=None) -> sha;
+         add_collaborator(repo, login, role="write")  (admin|maintain|write|triage|read|none)
+Scenario (each records, then sends the webhook unless send=False; see .last_delivery):
+  open_pull_request(repo, *, author, files=None, title, body=None, head_ref="feature",
+                    base_ref=None, draft=False, from_fork=False) -> PullRequest
+  push(repo, number, files=None, *, sender=None) -> new head sha      (synchronize)
+  close_pull_request(repo, number, *, merged=False, sender=None) -> PullRequest
+  submit_review(repo, number, reviewer, state, *, body=None, commit_id=None) -> Review
+        state: approved | changes_requested | commented; commit_id defaults to the head
+  dismiss_review(repo, number, review_id, *, sender=None) -> Review
+  comment(repo, number, user, body) -> IssueComment                   (issue_comment.created)
+  review_comment(repo, number, user, path, line, body, *, in_reply_to=None) -> ReviewComment
+  resolve_thread(repo, number, thread_id, *, sender, resolved=True) -> ReviewThread
+  rerequest_check_run(repo, check_run_id, *, sender) -> Delivery
+  request_action(repo, check_run_id, identifier, *, sender) -> Delivery
+  ping() -> Delivery; install(sender=None) -> Delivery                (installation.created)
+Webhooks: set_webhook(url, secret=None, client=None) (client: any httpx.Client, e.g. a
+  Starlette TestClient); build_delivery(event, payload) -> Delivery(id, event, body, headers,
+  response, attempts, payload); send(delivery) -> httpx.Response; redeliver(delivery_id);
+  deliveries; last_delivery. signature_256(body, secret) computes the header value.
+Inspect: check_runs(repo, head_sha) -> {name: latest CheckRun}; all_check_runs(repo=None);
+  comments(repo, number); pull(repo, number); requests(method=None, path_pattern=None) ->
+  [RequestRecord(method, path, query, status, body, injected, at)]; token_issuances;
+  expire_tokens().
+Faults: inject(method, path_pattern, status=503, *, times=1, headers=None, delay=0.0,
+  message=None) -> Fault; glob patterns ("/repos/*/check-runs*", method "*" for any);
+  consumed in order; status=None + delay = slow success. Helpers rate_limit_headers(reset_in)
+  (403/429 with x-ratelimit-remaining: 0) and retry_after_headers(seconds). gh.faults.pending().
+make_app_credentials(app_id=4242) -> AppCredentials(app_id, private_key_pem, public_key_pem).
+"""
+
+from bot.standin.faults import Fault, rate_limit_headers, retry_after_headers
+from bot.standin.stand_in import AppCredentials, GitHubStandIn, make_app_credentials
+from bot.standin.webhooks import Delivery, signature_256
+
+__all__ = [
+    "AppCredentials",
+    "Delivery",
+    "Fault",
+    "GitHubStandIn",
+    "make_app_credentials",
+    "rate_limit_headers",
+    "retry_after_headers",
+    "signature_256",
+]

@@ -1,0 +1,30 @@
+"""Small helpers shared by the stand-in tests."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import jwt
+
+from bot.standin import GitHubStandIn
+
+REPO = "octo/app"
+CONFIG = "gates:\n  approvals: 1\n"
+
+
+def app_jwt(gh: GitHubStandIn, private_key_pem: str, *, iss: object = None, age: int = 0) -> str:
+    """An App JWT as GitHub wants it; `age` seconds in the past (expired when > 600)."""
+    issued = int(time.time()) - 60 - age
+    claims = {"iat": issued, "exp": issued + 600, "iss": str(iss if iss is not None else gh.app.id)}
+    return jwt.encode(claims, private_key_pem, algorithm="RS256")
+
+
+def installation_token(gh: GitHubStandIn, private_key_pem: str) -> str:
+    """A fresh installation token from the stand-in."""
+    response = httpx.post(
+        f"{gh.url}/app/installations/{gh.installation_id}/access_tokens",
+        headers={"Authorization": f"Bearer {app_jwt(gh, private_key_pem)}"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
