@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from agent_os.engine import Engine
 from agent_os.project import Project
 
+from bot.serving import BackgroundServer
 from support import GOOD_WRITE, NOTES_V1, write_notes, write_workflow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServerThread:
-    """uvicorn serving `app` on a free loopback port until stopped."""
-
-    def __init__(self, app) -> None:
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
 
 
 @pytest.fixture
@@ -73,5 +38,5 @@ def pages_server(demo_session):
     engine, sid = demo_session
     app = FastAPI()
     app.include_router(pages_router(engine))
-    with ServerThread(app) as server:
+    with BackgroundServer(app) as server:
         yield server, engine, sid
