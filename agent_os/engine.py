@@ -288,7 +288,7 @@ class Engine:
                 type=f.type, required=f.required, description=f.description, example=f.example,
                 constraints={k: v for k, v in f.model_dump(
                     exclude={"type", "required", "description", "example"}, exclude_none=True).items()
-                    if v not in ([], False) or k == "must_exist"},
+                    if v not in ([], False) and (f.type == "path" or k not in ("must_exist", "within_spec_dir"))},
             )
             for name, f in cp.evidence.items()
         }

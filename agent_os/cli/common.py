@@ -12,6 +12,7 @@ from typing import Annotated, Any, Callable, TypeVar
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import AgentOSError
 from ..project import Project
@@ -73,7 +74,7 @@ def guarded(fn: F) -> F:
                 if exc.data is not None:
                     payload["details"] = exc.data
                 emit_json(payload)
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]

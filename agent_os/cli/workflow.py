@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Iterator
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..engine import Engine
@@ -93,7 +94,7 @@ def workflows_validate(
     else:
         console.print(f"[red]✗[/] {report.name} has {len(report.problems)} problem(s):")
         for problem in report.problems:
-            console.print(f"  - {problem}", highlight=False, soft_wrap=True)
+            console.print(escape(f"  - {problem}"), highlight=False, soft_wrap=True)
     if not report.valid:
         raise typer.Exit(1)
 
@@ -156,12 +157,12 @@ def status(
     for p in state.phases:
         console.print(f" {marks[p.state]} {p.number}. {p.title} — {state_word(p.state)}", highlight=False)
         if p.state == "active" and p.last_submission and not p.last_submission.accepted:
-            console.print(failures_markdown(p.last_submission.failures), highlight=False, soft_wrap=True)
+            console.print(escape(failures_markdown(p.last_submission.failures)), highlight=False, soft_wrap=True)
         if p.gate and p.state == "awaiting_approval":
-            console.print(gate_markdown(p.gate), highlight=False, soft_wrap=True)
+            console.print(escape(gate_markdown(p.gate)), highlight=False, soft_wrap=True)
     for pr in state.pull_requests:
         console.print(f"PR: {pr.repository}#{pr.number}", highlight=False)
-    console.print(f"\nNext: {state.next_step}", highlight=False, soft_wrap=True)
+    console.print(escape(f"\nNext: {state.next_step}"), highlight=False, soft_wrap=True)
 
 
 def _read_evidence(source: str) -> Any:
@@ -206,9 +207,9 @@ def complete(
     if json_out:
         emit_json(result)
         return
-    console.print(f"[green]✓[/] {result.message}", highlight=False, soft_wrap=True)
+    console.print(f"[green]✓[/] {escape(result.message)}", highlight=False, soft_wrap=True)
     for line in result.verified:
-        console.print(f"  verified: {line}", highlight=False)
+        console.print(escape(f"  verified: {line}"), highlight=False)
 
 
 @app.command()
@@ -227,5 +228,5 @@ def approve(
     if json_out:
         emit_json({"gate": gate.model_dump(mode="json"), "session": state.model_dump(mode="json")})
         return
-    console.print(gate_markdown(gate), highlight=False, soft_wrap=True)
-    console.print(f"Next: {state.next_step}", highlight=False, soft_wrap=True)
+    console.print(escape(gate_markdown(gate)), highlight=False, soft_wrap=True)
+    console.print(escape(f"Next: {state.next_step}"), highlight=False, soft_wrap=True)
