@@ -1,7 +1,7 @@
 """The two shipped workflows, as data: they load, their instructions are real, and their
 checkpoints accept a good spec and refuse the ways agents get it wrong.
 
-The fixture spec (tests/fixtures/specs/user-authentication) is a complete, good spec; the
+The fixture spec (bot/demo_data/spec, also at tests/fixtures/specs/user-authentication) is a complete, good spec; the
 fixture evidence (tests/fixtures/evidence/) is what an honest agent would report for it.
 """
 
@@ -23,7 +23,10 @@ from agent_os.execution import expand_tasks_md
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SPEC = FIXTURES / "specs" / "user-authentication"
+# The good spec and its evidence ship with `agent-os demo`, which plays them; the refused
+# variants live in the test fixtures.
+DEMO = REPO / "bot" / "demo_data"
+SPEC = DEMO / "spec"
 EVIDENCE = FIXTURES / "evidence"
 SPEC_REL = ".agent-os/specs/2026-01-15-user-authentication"
 SHIPPED = ["spec_creation_v1", "spec_execution_v1"]
@@ -38,7 +41,10 @@ def phase(wf: Workflow, phase_id: str) -> Phase:
 
 
 def evidence(relative: str) -> dict[str, Any]:
-    return json.loads((EVIDENCE / relative).read_text(encoding="utf-8"))
+    path = EVIDENCE / relative
+    if not path.exists() and relative.startswith("spec_creation_v1/"):
+        path = DEMO / "evidence" / relative.split("/", 1)[1]
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def failures(result: CheckResult) -> set[tuple[str, str]]:
