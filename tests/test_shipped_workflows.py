@@ -23,10 +23,7 @@ from agent_os.execution import expand_tasks_md
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-# The good spec and its evidence ship with `agent-os demo`, which plays them; the refused
-# variants live in the test fixtures.
-DEMO = REPO / "bot" / "demo_data"
-SPEC = DEMO / "spec"
+SPEC = FIXTURES / "specs" / "user-authentication"  # a link to bot/demo_data/spec, which the demo plays
 EVIDENCE = FIXTURES / "evidence"
 SPEC_REL = ".agent-os/specs/2026-01-15-user-authentication"
 SHIPPED = ["spec_creation_v1", "spec_execution_v1"]
@@ -41,10 +38,7 @@ def phase(wf: Workflow, phase_id: str) -> Phase:
 
 
 def evidence(relative: str) -> dict[str, Any]:
-    path = EVIDENCE / relative
-    if not path.exists() and relative.startswith("spec_creation_v1/"):
-        path = DEMO / "evidence" / relative.split("/", 1)[1]
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads((EVIDENCE / relative).read_text(encoding="utf-8"))
 
 
 def failures(result: CheckResult) -> set[tuple[str, str]]:
