@@ -1,0 +1,74 @@
+"""Finding the markdown standards under several roots, and fingerprinting them cheaply."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SKIPPED_NAMES = frozenset({"readme.md"})
+"""A folder's README describes the library; it is not a standard."""
+
+
+@dataclass(frozen=True)
+class Root:
+    """A directory of standards and the short label results cite it by."""
+
+    label: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    """A markdown file under a root, with the stat fields that tell if it changed."""
+
+    root: Root
+    rel_path: str  # POSIX separators, relative to the root
+    mtime_ns: int
+    size: int
+
+    @property
+    def abs_path(self) -> Path:
+        return self.root.path / self.rel_path
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.root.label, self.rel_path)
+
+
+def scan(roots: list[Root]) -> list[FoundFile]:
+    """Every `*.md` under `roots` (README.md and hidden entries skipped), in root order.
+
+    Missing roots are skipped: a project without its own `.agent-os/standards` is normal.
+    Only `stat` is called, never `open`, so a freshness check costs microseconds a file.
+    """
+    found: list[FoundFile] = []
+    for root in roots:
+        if root.path.is_dir():
+            _walk(root, str(root.path), "", found)
+    return found
+
+
+def _walk(root: Root, directory: str, prefix: str, found: list[FoundFile]) -> None:
+    # os.scandir rather than os.walk + pathlib: this runs before every search.
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        try:
+            if entry.is_dir():
+                _walk(root, entry.path, f"{prefix}{name}/", found)
+            elif name.lower().endswith(".md") and name.lower() not in SKIPPED_NAMES:
+                st = entry.stat()
+                found.append(FoundFile(root, prefix + name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            continue  # vanished between listing and stat
+
+
+def fingerprint(files: list[FoundFile]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(root label, path) -> (mtime_ns, size): what a freshness check compares."""
+    return {f.key: (f.mtime_ns, f.size) for f in files}
