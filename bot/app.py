@@ -1,0 +1,93 @@
+"""The GitHub App as a FastAPI application: the webhook endpoint and its worker.
+
+`Bot` wires the parts over one engine; `create_app` serves it. The team server
+(`bot.team`) mounts the same `Bot` beside the MCP server and the session pages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from agent_os.engine import Engine
+
+from .github import GitHubApp
+from .handlers import Handlers
+from .metrics import Metrics
+from .outbox import Outbox
+from .settings import Settings
+from .store import BotStore
+from .webhooks import webhook_router
+from .worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Bot:
+    """Store, GitHub client, outbox, handlers and worker over one engine."""
+
+    settings: Settings
+    engine: Engine
+    store: BotStore
+    github: GitHubApp
+    outbox: Outbox
+    handlers: Handlers
+    worker: Worker
+    metrics: Metrics
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine, metrics: Metrics | None = None) -> Bot:
+        """Wire the bot; nothing runs until `start()`."""
+        metrics = metrics or Metrics()
+        store = BotStore(engine.db)
+        github = GitHubApp(settings)
+        outbox = Outbox(store, engine, github, settings,
+                        on_sent=lambda kind, ok: metrics.outbox_sent.labels(kind, "ok" if ok else "failed").inc())
+        handlers = Handlers(engine, github, store, outbox, settings)
+        worker = Worker(store, handlers, outbox, settings, metrics)
+        bot = cls(settings, engine, store, github, outbox, handlers, worker, metrics)
+        # Whatever changes a session (an MCP tool, the CLI, a review) re-posts its PRs' checks.
+        engine.subscribe(bot._session_changed)
+        return bot
+
+    def _session_changed(self, session_id: str, kind: str) -> None:
+        self.outbox.sync_session(session_id)
+        self.worker.wake()
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+    def router(self):  # noqa: ANN201 - FastAPI's APIRouter
+        """The webhook endpoint."""
+        return webhook_router(self.settings, self.store, self.metrics, self.worker.wake)
+
+
+def create_app(settings: Settings, engine: Engine) -> FastAPI:
+    """The GitHub App alone: `POST /webhooks/github` and `GET /healthz`."""
+    bot = Bot.build(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        bot.start()
+        try:
+            yield
+        finally:
+            bot.stop()
+
+    app = FastAPI(title="Agent OS GitHub App", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(bot.router())
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, object]:
+        return {"ok": True, "outbox_pending": len(bot.store.outbox("pending"))}
+
+    app.state.bot = bot
+    return app

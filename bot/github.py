@@ -1,0 +1,162 @@
+"""GitHub access as a GitHub App, through githubkit only.
+
+The App authenticates with a JWT made from its id and private key; each installation
+gets a token that githubkit caches (per client configuration) until a minute before it
+expires, so one token serves every call of the hour. githubkit's own retries are off:
+retrying is the outbox's job, which survives restarts and honours rate limits.
+
+Errors come back as `GitHubCallError`, which says whether trying again later can help
+and when (`retry_at`, from `Retry-After` or `x-ratelimit-reset`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from githubkit import AppAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
+from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class GitHubCallError(Exception):
+    """A REST call failed. `transient` says whether a later retry can succeed."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, transient: bool = False,
+                 retry_at: float | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.transient = transient
+        self.retry_at = retry_at
+
+
+def retry_at_from_headers(headers: Any, status_code: int, clock: float | None = None) -> float | None:
+    """When GitHub says to try again (epoch seconds), from `Retry-After` or `x-ratelimit-reset`.
+
+    https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#handle-rate-limit-errors-appropriately
+    """
+    clock = time.time() if clock is None else clock
+    after = headers.get("retry-after")
+    if after is not None:
+        try:
+            return clock + max(0.0, float(after))
+        except ValueError:
+            return None
+    if status_code in (403, 429) and headers.get("x-ratelimit-remaining") == "0":
+        reset = headers.get("x-ratelimit-reset")
+        try:
+            return max(clock, float(reset)) if reset is not None else None
+        except ValueError:
+            return None
+    return None
+
+
+def _error(exc: GitHubException, what: str) -> GitHubCallError:
+    if isinstance(exc, RequestFailed):
+        response = exc.response.raw_response
+        status = response.status_code
+        retry_at = retry_at_from_headers(response.headers, status)
+        try:
+            message = response.json().get("message", "")
+        except Exception:  # a proxy's HTML error page
+            message = response.text[:200]
+        # 5xx, rate limits and 401 (a token revoked early) can pass; other 4xx will not.
+        transient = status >= 500 or status in (401, 429) or retry_at is not None
+        return GitHubCallError(f"{what}: HTTP {status} {message}".strip(), status_code=status,
+                               transient=transient, retry_at=retry_at)
+    if isinstance(exc, RequestTimeout):
+        return GitHubCallError(f"{what}: timed out", transient=True)
+    if isinstance(exc, RequestError):
+        return GitHubCallError(f"{what}: {exc.exc!r}", transient=True)
+    return GitHubCallError(f"{what}: {exc!r}", transient=False)
+
+
+@dataclass
+class GitHubApp:
+    """The App's clients: one authenticated as the App, one per installation."""
+
+    settings: Settings
+
+    def __post_init__(self) -> None:
+        if self.settings.app_id is None:
+            from agent_os.errors import InputError
+
+            raise InputError("No GitHub App id configured.", hint="Set AGENT_OS_APP_ID.")
+        self._auth = AppAuthStrategy(self.settings.app_id, self.settings.private_key_pem())
+        # Our own cache, not githubkit's process-wide default: two Apps (or two test
+        # servers) in one process must not share installation tokens.
+        self._app = GitHub(self._auth, base_url=self.settings.github_url, auto_retry=False,
+                           http_cache=False, cache_strategy=MemCacheStrategy(),
+                           timeout=self.settings.http_timeout, user_agent="agent-os-bot")
+        self._installations: dict[int, GitHub] = {}
+        self._lock = threading.Lock()
+
+    def installation(self, installation_id: int) -> GitHub:
+        """A client acting as the installation (token cached until shortly before expiry)."""
+        with self._lock:
+            client = self._installations.get(installation_id)
+            if client is None:
+                client = self._app.with_auth(self._auth.as_installation(installation_id))
+                self._installations[installation_id] = client
+            return client
+
+    def forget_token(self, installation_id: int) -> None:
+        """Drop the cached token (after a 401), so the next call asks for a fresh one."""
+        storage = self._app.config.cache_strategy.get_cache_storage()
+        cache = getattr(storage, "_cache", None)
+        if isinstance(cache, dict):
+            for key in [k for k in cache if f":installation:{installation_id}:" in k]:
+                cache.pop(key, None)
+
+    def call(self, installation_id: int, method: str, url: str, *, json: Any = None,
+             params: dict[str, Any] | None = None) -> Any:
+        """One REST call as the installation; the decoded JSON body (None if empty)."""
+        what = f"{method} {url}"
+        try:
+            response = self.installation(installation_id).request(method, url, json=json, params=params)
+        except GitHubException as exc:
+            err = _error(exc, what)
+            if err.status_code == 401:
+                self.forget_token(installation_id)
+            raise err from None
+        if not response.raw_response.content:
+            return None
+        return response.json()
+
+    def app_call(self, method: str, url: str) -> Any:
+        """One REST call as the App itself (JWT), e.g. finding the installation of a repository."""
+        try:
+            response = self._app.request(method, url)
+        except GitHubException as exc:
+            raise _error(exc, f"{method} {url}") from None
+        return response.json() if response.raw_response.content else None
+
+    def get_or_none(self, installation_id: int, url: str, params: dict[str, Any] | None = None) -> Any:
+        """A GET that answers None for 404 (a missing file, an unknown user)."""
+        try:
+            return self.call(installation_id, "GET", url, params=params)
+        except GitHubCallError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+
+    def paginate(self, installation_id: int, url: str, *, key: str | None = None,
+                 limit: int = 1000) -> list[Any]:
+        """Every item of a paginated list (`per_page=100`), up to `limit` items."""
+        items: list[Any] = []
+        page = 1
+        while len(items) < limit:
+            data = self.call(installation_id, "GET", url, params={"per_page": 100, "page": page})
+            batch = data.get(key, []) if key and isinstance(data, dict) else (data or [])
+            items += batch
+            if len(batch) < 100:
+                break
+            page += 1
+        return items[:limit]

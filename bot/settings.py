@@ -1,0 +1,60 @@
+"""The bot's settings: read once by `create_app` (or `agent-os serve`) and passed in.
+
+Nothing here reads the environment at import time; `Settings()` does, when called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent_os.errors import InputError
+
+
+class Settings(BaseSettings):
+    """The GitHub App's identity, where GitHub and the store are, and how hard to retry."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENT_OS_", extra="ignore")
+
+    app_id: int | None = Field(default=None, description="The GitHub App's id (AGENT_OS_APP_ID).")
+    private_key: Path | None = Field(
+        default=None, description="Path to the App's PEM private key (AGENT_OS_PRIVATE_KEY)."
+    )
+    webhook_secret: SecretStr = Field(
+        default=SecretStr(""), description="The webhook secret (AGENT_OS_WEBHOOK_SECRET)."
+    )
+    db: Path | None = Field(default=None, description="Session database (AGENT_OS_DB).")
+    github_url: str = Field(default="https://api.github.com", description="REST API base URL.")
+    public_url: str = Field(default="", description="Where people reach this server (details links).")
+    project: Path = Field(default=Path("."), description="The project directory (AGENT_OS_PROJECT).")
+    app_slug: str = Field(default="agent-os", description="The App's slug; its bot is '<slug>[bot]'.")
+
+    # Reliability knobs (tests shrink them; defaults suit GitHub).
+    max_body_bytes: int = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+    backoff_base: float = 2.0
+    backoff_max: float = 15 * 60.0
+    max_attempts: int = 12
+    delivery_attempts: int = 5
+    http_timeout: float = 10.0
+
+    def private_key_pem(self) -> str:
+        """The PEM text of the App's private key."""
+        if self.private_key is None:
+            raise InputError(
+                "No GitHub App private key configured.",
+                hint="Set AGENT_OS_PRIVATE_KEY to the path of the App's .pem file.",
+            )
+        try:
+            return self.private_key.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(
+                f"Cannot read the GitHub App private key {self.private_key}: {exc.strerror}.",
+                hint="AGENT_OS_PRIVATE_KEY must be the path of the .pem file GitHub gave you.",
+            ) from None
+
+    @property
+    def bot_login(self) -> str:
+        """The login GitHub gives the App's own actions."""
+        return f"{self.app_slug}[bot]"

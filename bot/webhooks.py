@@ -1,0 +1,69 @@
+"""`POST /webhooks/github`: verify, record durably, answer 202. Processing happens later.
+
+The signature is checked on the raw body before anything is parsed; the body is read with
+a cap so an oversized request costs no more than the cap. GitHub waits 10 s for an answer,
+and recording a delivery is one SQLite insert, so the answer never waits on GitHub's API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import anyio.to_thread
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from .metrics import Metrics
+from .settings import Settings
+from .signatures import SignatureError, verify_signature
+from .store import BotStore
+
+_DELIVERY_ID_MAX = 100
+
+
+def _refuse(metrics: Metrics, status: int, reason: str, message: str) -> JSONResponse:
+    metrics.webhooks_rejected.labels(reason).inc()
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def webhook_router(settings: Settings, store: BotStore, metrics: Metrics, wake: Callable[[], None]) -> APIRouter:
+    """The webhook endpoint over `store`; `wake` tells the worker there is work."""
+    router = APIRouter()
+    cap = settings.max_body_bytes
+    secret = settings.webhook_secret.get_secret_value()
+
+    @router.post("/webhooks/github", status_code=202)
+    async def receive(request: Request) -> JSONResponse:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > cap):
+            return _refuse(metrics, 413, "too_large", f"Body over {cap} bytes; GitHub never sends more.")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                return _refuse(metrics, 413, "too_large", f"Body over {cap} bytes; GitHub never sends more.")
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        try:
+            verify_signature(secret, body, request.headers.get("x-hub-signature-256"))
+        except SignatureError as exc:
+            return _refuse(metrics, 401, "signature", f"Bad signature: {exc.reason}.")
+        event = request.headers.get("x-github-event", "")
+        delivery_id = request.headers.get("x-github-delivery", "")
+        if not event or not delivery_id or len(delivery_id) > _DELIVERY_ID_MAX or len(event) > 100:
+            return _refuse(metrics, 400, "headers", "X-GitHub-Event and X-GitHub-Delivery headers are required.")
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _refuse(metrics, 400, "json", "The body is not JSON.")
+        if not isinstance(payload, dict):
+            return _refuse(metrics, 400, "json", "The body is not a JSON object.")
+        action = payload.get("action") if isinstance(payload.get("action"), str) else None
+        outcome = await anyio.to_thread.run_sync(store.record_delivery, delivery_id, event, action, payload)
+        metrics.webhooks_received.labels(event).inc()
+        if outcome in ("new", "retry"):
+            wake()
+        return JSONResponse({"delivery": delivery_id, "status": outcome}, status_code=202)
+
+    return router

@@ -1,0 +1,129 @@
+"""The background worker: processes recorded deliveries, then sends due outbox items.
+
+One thread, so events of one PR are handled in the order GitHub sent them. It sleeps until
+woken (a new delivery, an engine change) or until the next retry is due. Stopping lets the
+item in hand finish; anything not yet done stays in the store for the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from agent_os.errors import AgentOSError
+
+from .events import Event
+from .github import GitHubCallError
+from .handlers import Handlers, PermanentError
+from .metrics import Metrics
+from .outbox import Outbox
+from .settings import Settings
+from .store import BotStore, Delivery
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """Drives deliveries and the outbox; `run_pending()` does one pass synchronously."""
+
+    def __init__(self, store: BotStore, handlers: Handlers, outbox: Outbox, settings: Settings,
+                 metrics: Metrics) -> None:
+        self.store, self.handlers, self.outbox = store, handlers, outbox
+        self.settings, self.metrics = settings, metrics
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pass_lock = threading.Lock()
+        self.idle = threading.Event()
+
+    def start(self) -> None:
+        """Start the thread, first making failed deliveries with attempts left due again."""
+        self.store.resume_failed_deliveries(self.settings.delivery_attempts)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="agent-os-bot-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the item in hand and stop; the rest waits in the store."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Look for work now."""
+        self.idle.clear()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_pending()
+            except Exception:  # the store itself failed: back off rather than spin
+                log.exception("worker pass failed")
+                busy = False
+            if busy:
+                continue
+            self.idle.set()
+            next_due = self.store.next_outbox_time()
+            wait = 1.0 if next_due is None else min(1.0, max(0.01, next_due - time.time()))
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def run_pending(self) -> bool:
+        """Process every due delivery, then send due outbox items. True if anything ran."""
+        with self._pass_lock:
+            ran = False
+            while not self._stop.is_set() and (delivery := self.store.next_delivery()) is not None:
+                self._process(delivery)
+                ran = True
+            if not self._stop.is_set() and self.outbox.send_due():
+                ran = True
+            self.metrics.outbox_depth.set(len(self.store.outbox("pending")))
+            return ran
+
+    def _process(self, d: Delivery) -> None:
+        event = Event(d.delivery_id, d.event, d.payload)
+        try:
+            outcome = self.handlers.handle(event)
+        except GitHubCallError as exc:
+            self.metrics.webhooks_failed.labels(d.event).inc()
+            attempts = d.attempts + 1
+            if exc.transient and attempts < self.settings.delivery_attempts:
+                backoff = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** (attempts - 1))
+                retry_at = max(exc.retry_at or 0.0, time.time() + backoff)
+                log.warning("delivery %s (%s) failed, retrying: %s", d.delivery_id, d.event, exc)
+                self.store.finish_delivery(d.delivery_id, "received", str(exc), retry_at)
+            else:
+                log.error("delivery %s (%s) failed: %s", d.delivery_id, d.event, exc)
+                self.store.finish_delivery(d.delivery_id, "failed", str(exc))
+            return
+        except (PermanentError, AgentOSError) as exc:
+            self.metrics.webhooks_failed.labels(d.event).inc()
+            log.error("delivery %s (%s) failed: %s", d.delivery_id, d.event, exc)
+            self.store.finish_delivery(d.delivery_id, "failed", str(exc))
+            return
+        except Exception as exc:  # a bug: keep the delivery for redelivery after a fix
+            self.metrics.webhooks_failed.labels(d.event).inc()
+            log.exception("delivery %s (%s) crashed", d.delivery_id, d.event)
+            self.store.finish_delivery(d.delivery_id, "failed", f"{type(exc).__name__}: {exc}")
+            return
+        self.metrics.webhooks_processed.labels(d.event).inc()
+        log.info("delivery %s %s.%s: %s", d.delivery_id, d.event, event.action, outcome)
+        self.store.finish_delivery(d.delivery_id, "done")
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait until nothing is due (for tests and the demo)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self._thread is None:
+                self.run_pending()
+            due_delivery = self.store.next_delivery() is not None
+            due_items = bool(self.store.due_items(1))
+            if not due_delivery and not due_items and not self._pass_lock.locked():
+                return
+            self.wake()
+            time.sleep(0.02)
+        raise TimeoutError("the bot still had work due after the timeout")
