@@ -28,6 +28,7 @@ from ..resources import shipped_standards_dir
 from .chunking import DEFAULT_MAX_TOKENS, parse_document
 from .embedder import Embedder, default_embedder
 from .fusion import RRF_K, fts_query, reciprocal_rank_fusion
+from .pack import load_pack
 from .models import MODES, ParsedDocument, SearchResponse, SearchResult, SyncReport
 from .scan import FoundFile, Root, fingerprint, scan
 
@@ -451,6 +452,11 @@ class StandardsIndex:
                 batch,
             ):
                 known.setdefault(row[0], bytes(row[1]))
+        missing = wanted - known.keys()
+        if missing:
+            # The shipped library's vectors come precomputed: see pack.py.
+            shipped = load_pack(self.embedder.name, self.embedder.dim)
+            known.update({h: shipped[h] for h in missing if h in shipped})
         todo: dict[str, str] = {}
         for p in pending:
             for h, chunk in zip(p.hashes, p.doc.chunks):
@@ -790,6 +796,17 @@ class StandardsIndex:
         return results
 
     # -- listing -----------------------------------------------------------------------
+
+    def vectors(self) -> tuple[list[str], list[np.ndarray]]:
+        """Every stored chunk's text hash and vector (for building the shipped pack)."""
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT c.text_hash, v.embedding FROM chunks c JOIN chunk_vectors v ON v.rowid = c.id "
+                "ORDER BY c.text_hash").fetchall()
+        seen: dict[str, np.ndarray] = {}
+        for h, blob in rows:
+            seen.setdefault(h, np.frombuffer(bytes(blob), dtype=np.float32))
+        return list(seen), list(seen.values())
 
     def documents(self) -> list[DocumentInfo]:
         """Every indexed document as (root label, path, title, tags), sorted by path."""
