@@ -1,3 +1,86 @@
-"""Placeholder: commands registered later."""
+"""`agent-os serve` (the team server) and `agent-os demo` (the whole product, locally)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ..errors import InputError
+from . import app
+from .common import ProjectOpt, console, err_console, guarded, open_project
+
+
+@app.command("serve")
+@guarded
+def serve_command(
+    project: ProjectOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in a container).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the team server: GitHub webhooks, MCP over HTTP at /mcp, session pages, /healthz, /metrics.
+
+    Settings come from environment variables: AGENT_OS_APP_ID, AGENT_OS_PRIVATE_KEY (path
+    to the App's .pem), AGENT_OS_WEBHOOK_SECRET, AGENT_OS_PUBLIC_URL (where people reach
+    this server; the check runs link to it), AGENT_OS_GITHUB_URL (GitHub Enterprise
+    Server's API URL) and AGENT_OS_DB. Without an App id the GitHub App is off and the
+    rest still runs. MCP clients need a token: `agent-os token create NAME`.
+    SIGTERM or Ctrl-C shuts down gracefully: the item in hand finishes, queued GitHub
+    writes wait in the store for the next start.
+    """
+    import uvicorn
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+    from bot.team import create_team_app
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"AGENT_OS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"Bad server settings: {problems}.", hint="Fix the environment variables and retry.") from None
+    proj = open_project(project or (settings.project if settings.project != Path(".") else None),
+                        db=str(settings.db) if settings.db else None)
+    if settings.app_id is not None:
+        settings.private_key_pem()  # fail now, with a clear message, not on the first webhook
+        if not settings.webhook_secret.get_secret_value():
+            raise InputError("AGENT_OS_WEBHOOK_SECRET is not set; every webhook would be refused.",
+                             hint="Set it to the secret you gave GitHub when creating the App.")
+    app_state = "on" if settings.app_id is not None else "off (set AGENT_OS_APP_ID to turn it on)"
+    err_console.print(f"Agent OS team server on http://{host}:{port} — project {escape(str(proj.root))}; "
+                      f"GitHub App {app_state}; MCP at /mcp; sessions at /sessions", highlight=False)
+    uvicorn.run(create_team_app(settings, project=proj, host=host), host=host, port=port, log_level="info",
+                timeout_graceful_shutdown=10)
+
+
+@app.command("demo")
+def demo_command(
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the server running at the end so you can "
+                                       "open the session page; Ctrl-C to stop.")] = False,
+    project: Annotated[Path | None, typer.Option("--project", help="Write the demo project here instead "
+                                                 "of a temporary directory (kept afterwards).")] = None,
+) -> None:
+    """Watch the whole product work locally: no GitHub account, no network.
+
+    Starts a local GitHub stand-in and the team server, then plays an agent through
+    spec_creation_v1 over MCP (HTTP): real spec files, a pull request whose checks turn as
+    phases pass, an author's self-approval that is ignored, and a reviewer's approval that
+    opens the gate. Exits 0 only if every step happened as it should.
+    """
+    from bot.demo import run
+
+    if project is not None:
+        project.mkdir(parents=True, exist_ok=True)
+    result = run(console, keep=keep, project_dir=project)
+    failed = [s for s in result.steps if not s.ok]
+    if failed:
+        err_console.print(f"[bold red]Demo failed:[/] {escape(failed[0].name)} — {escape(failed[0].detail)}",
+                          highlight=False)
+        raise typer.Exit(1)
+    console.print(f"\n[bold green]Demo complete:[/] {len(result.steps)} steps, all as expected. "
+                  f"Session {result.session_id}.", highlight=False)
+    if not keep:
+        console.print("Run `agent-os demo --keep` to leave the server up and open the session page.",
+                      highlight=False)

@@ -1,0 +1,300 @@
+"""`agent-os demo`: the whole product in one command, with no GitHub account and no network.
+
+It starts the local GitHub stand-in and the team server on free loopback ports, then plays
+an agent through `spec_creation_v1` over a real MCP client (streamable HTTP, bearer token),
+writing real spec files into a temporary project. It opens a pull request on the stand-in,
+whose signed webhooks reach the bot; the checks turn as phases pass; the author's own
+approval is ignored and a reviewer's approval opens the gate. Every step is checked: the
+demo exits 0 only if each happened as it should.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+DATA = Path(__file__).parent / "demo_data"
+REPO = "acme/webapp"
+AUTHOR = "alice"
+REVIEWER = "bob"
+OVERALL = "Agent OS"
+SECRET = "demo-webhook-secret"
+
+
+@dataclass
+class Step:
+    name: str
+    ok: bool
+    detail: str = ""
+    at: float = 0.0  # seconds since the demo started
+
+
+@dataclass
+class DemoResult:
+    steps: list[Step] = field(default_factory=list)
+    session_id: str | None = None
+    session_url: str | None = None
+    project: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(s.ok for s in self.steps)
+
+
+class DemoFailed(Exception):
+    """A step did not happen as it should."""
+
+
+class Narrator:
+    """The live terminal view: steps so far, and the PR's check runs as GitHub shows them."""
+
+    def __init__(self, console: Console, result: DemoResult, checks: Callable[[], dict[str, Any]]) -> None:
+        self.console = console
+        self.result = result
+        self.checks = checks
+        self.started = time.monotonic()
+        self.live = Live(self.render(), console=console, refresh_per_second=8, transient=False)
+
+    def render(self) -> Group:
+        steps = Table(box=None, show_header=False, padding=(0, 1))
+        for s in self.result.steps:
+            steps.add_row("[green]✓[/]" if s.ok else "[red]✗[/]", f"{s.at:5.1f}s", s.name,
+                          Text(s.detail, style="dim"))
+        checks = Table("check run", "status", "conclusion", title="Checks on the pull request", title_justify="left")
+        try:
+            runs = self.checks()
+        except Exception:  # the view must never break the demo
+            runs = {}
+        for name in sorted(runs, key=lambda n: (n != OVERALL, n)):
+            run = runs[name]
+            colour = {"success": "green", "action_required": "yellow", "failure": "red"}.get(run.conclusion or "", "cyan")
+            checks.add_row(name, run.status, f"[{colour}]{run.conclusion or '-'}[/]")
+        return Group(steps, checks) if runs else Group(steps)
+
+    def step(self, name: str, ok: bool = True, detail: str = "") -> None:
+        self.result.steps.append(Step(name, ok, detail, time.monotonic() - self.started))
+        self.live.update(self.render())
+        if not ok:
+            raise DemoFailed(f"{name}: {detail}")
+
+    def refresh(self) -> None:
+        self.live.update(self.render())
+
+
+def _write_project(root: Path) -> None:
+    """The small application the agent is writing a spec for (phase 0 reviews these files)."""
+    (root / "README.md").write_text("# Acme API\n\nA small web API; every endpoint is open today.\n",
+                                    encoding="utf-8")
+    models = root / "app" / "users" / "models.py"
+    models.parent.mkdir(parents=True, exist_ok=True)
+    models.write_text("class User:\n    id: int\n    email: str  # unique\n", encoding="utf-8")
+
+
+def _evidence(phase: int) -> dict[str, Any]:
+    return json.loads((DATA / "evidence" / f"phase-{phase}.json").read_text(encoding="utf-8"))
+
+
+def _spec_file(name: str) -> str:
+    return (DATA / "spec" / name).read_text(encoding="utf-8")
+
+
+async def _wait_for(predicate: Callable[[], bool], narrator: Narrator, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        narrator.refresh()
+        await anyio.sleep(0.1)
+    return predicate()
+
+
+def _tool_result(result: Any) -> tuple[bool, Any]:
+    """(ok, structured data or error text) of an MCP tool call."""
+    if result.is_error if hasattr(result, "is_error") else result.isError:
+        return False, " ".join(getattr(c, "text", "") for c in result.content)
+    data = getattr(result, "structured_content", None)
+    if data is None:
+        data = getattr(result, "structuredContent", None)
+    return True, data
+
+
+async def play(console: Console, result: DemoResult, *, keep: bool = False, project_dir: Path | None = None) -> DemoResult:
+    """Run the demo; returns what happened (its `ok` says whether every step passed)."""
+    from mcp import Client
+
+    from agent_os.engine import Engine
+    from agent_os.project import Project
+    from bot.serving import BackgroundServer, free_port
+    from bot.settings import Settings
+    from bot.standin import GitHubStandIn
+    from bot.team import create_team_app, issue_token
+
+    tmp = None
+    if project_dir is None:
+        tmp = Path(tempfile.mkdtemp(prefix="agent-os-demo-"))
+        project_dir = tmp
+    result.project = project_dir
+    pr_head: dict[str, str] = {}
+
+    gh = GitHubStandIn(webhook_secret=SECRET)
+    narrator = Narrator(console, result, lambda: gh.check_runs(REPO, pr_head["sha"]) if pr_head else {})
+    async with AsyncExitStack() as stack:
+        stack.enter_context(narrator.live)
+        gh.start()
+        stack.callback(gh.stop)
+        gh.create_repo(REPO, files={".agent-os/config.yaml": "gates:\n  approvals: 1\n  exclude_author: true\n"},
+                       collaborators={AUTHOR: "write", REVIEWER: "write"})
+        narrator.step("GitHub stand-in up", detail=f"{gh.url}, repository {REPO}")
+
+        key = project_dir / ".agent-os" / "demo-app.pem"
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_text(gh.private_key_pem, encoding="utf-8")
+        _write_project(project_dir)
+        project = Project.open(project_dir)
+        engine = Engine.open(project)
+        stack.callback(engine.close)
+        port = free_port()
+        settings = Settings(app_id=gh.app.id, private_key=key, webhook_secret=SECRET, github_url=gh.url,
+                            public_url=f"http://127.0.0.1:{port}", project=project_dir,
+                            backoff_base=0.2, backoff_max=2.0)
+        server = BackgroundServer(create_team_app(settings, project=project, engine=engine), port=port)
+        server.start()
+        stack.callback(server.stop)
+        gh.set_webhook(server.url + "/webhooks/github", SECRET)
+        token = issue_token(engine, "demo agent")
+        narrator.step("Team server up", detail=f"{server.url} (webhooks, /mcp, session pages)")
+
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+        stack.push_async_callback(http.aclose)
+        client = await stack.enter_async_context(
+            Client(streamable_http_client(server.url + "/mcp", http_client=http)))
+        tools = {t.name for t in (await client.list_tools()).tools}
+        needed = {"start_workflow", "complete_phase", "get_workflow_state", "search_standards"}
+        narrator.step("Agent connected over MCP (HTTP, bearer token)", needed <= tools,
+                      f"{len(tools)} tools")
+
+        async def call(tool: str, **args: Any) -> tuple[bool, Any]:
+            return _tool_result(await client.call_tool(tool, args))
+
+        ok, started = await call("start_workflow", workflow_type="spec_creation_v1", target_file="user_authentication")
+        narrator.step("start_workflow('spec_creation_v1', 'user_authentication')", ok, str(started)[:80] if not ok else "")
+        sid = started["session"]["session_id"]
+        spec_rel = started["session"]["spec_dir"]
+        spec = project_dir / spec_rel
+        result.session_id = sid
+        result.session_url = f"{server.url}/sessions/{sid}"
+
+        ok, hits = await call("search_standards", query="refresh token rotation", n_results=3)
+        top = hits["results"][0]["path"] if ok and hits.get("results") else "nothing"
+        narrator.step("search_standards('refresh token rotation')", ok, f"top hit: {top}")
+
+        ok, _ = await call("complete_phase", session_id=sid, phase=0, evidence=_evidence(0))
+        narrator.step("Phase 0 Context gathering: evidence accepted", ok)
+
+        # The pull request, linked by its body; the bot posts a check run per phase.
+        pr = gh.open_pull_request(
+            REPO, author=AUTHOR, title="Spec: user authentication",
+            body=f"The spec for user authentication.\n\nAgent-OS-Session: {sid}\n",
+            files={f"{spec_rel}/README.md": "draft"}, head_ref="spec/user-authentication",
+        )
+        pr_head["sha"] = pr.head_sha
+        linked = await _wait_for(lambda: OVERALL in gh.check_runs(REPO, pr_head["sha"]), narrator)
+        narrator.step(f"Opened PR {REPO}#{pr.number}; the bot linked it and posted checks", linked)
+
+        (spec / "srd.md").write_text(_spec_file("srd.md"), encoding="utf-8")
+        wrong = {**_evidence(1), "functional_requirements": _evidence(1)["functional_requirements"] + 4}
+        ok, refusal = await call("complete_phase", session_id=sid, phase=1, evidence=wrong)
+        narrator.step("Phase 1 with a wrong requirement count: refused", not ok and "functional_requirements" in str(refusal),
+                      "the checkpoint counted the FR- items in srd.md")
+        ok, _ = await call("complete_phase", session_id=sid, phase=3, evidence=_evidence(3))
+        narrator.step("Skipping ahead to phase 3: refused", not ok)
+        ok, _ = await call("complete_phase", session_id=sid, phase=1, evidence=_evidence(1))
+        narrator.step("Phase 1 Requirements: evidence accepted", ok)
+
+        for number, files in ((2, ["specs.md"]), (3, ["tasks.md"]), (4, ["implementation.md", "README.md"])):
+            for name in files:
+                (spec / name).write_text(_spec_file(name), encoding="utf-8")
+            ok, data = await call("complete_phase", session_id=sid, phase=number, evidence=_evidence(number))
+            narrator.step(f"Phase {number}: evidence accepted", ok, "" if ok else str(data)[:120])
+
+        pr_head["sha"] = gh.push(REPO, pr.number, {f"{spec_rel}/{n}": _spec_file(n) for n in
+                                                  ("srd.md", "specs.md", "tasks.md", "implementation.md", "README.md")})
+        evidence5 = {**_evidence(5), "pull_request": f"{REPO}#{pr.number}"}
+        ok, done = await call("complete_phase", session_id=sid, phase=5, evidence=evidence5)
+        waiting = ok and done["phase_state"] == "awaiting_approval"
+        narrator.step("Phase 5 Team review: checkpoint passed, waiting at the gate", waiting)
+
+        def overall() -> str | None:
+            run = gh.check_runs(REPO, pr_head["sha"]).get(OVERALL)
+            return run.conclusion if run else None
+
+        narrator.step("Overall check 'Agent OS' blocks the merge",
+                      await _wait_for(lambda: overall() == "action_required", narrator), f"conclusion: {overall()}")
+
+        gh.submit_review(REPO, pr.number, AUTHOR, "approved")
+        await anyio.sleep(1.0)
+        ok, state = await call("get_workflow_state", session_id=sid)
+        narrator.step(f"@{AUTHOR} (the author) approves: ignored", ok and state["status"] == "active"
+                      and overall() == "action_required")
+
+        gh.submit_review(REPO, pr.number, REVIEWER, "approved")
+        green = await _wait_for(lambda: overall() == "success", narrator)
+        ok, state = await call("get_workflow_state", session_id=sid)
+        narrator.step(f"@{REVIEWER} approves: the gate opens, 'Agent OS' is success",
+                      green and ok and state["status"] == "complete", f"conclusion: {overall()}")
+        narrator.step("Session page", True, result.session_url)
+        if keep:
+            narrator.live.stop()
+            console.print(f"\nServer running at {server.url} — session page {result.session_url}. Ctrl-C to stop.")
+            try:
+                while True:
+                    await anyio.sleep(3600)
+            except (KeyboardInterrupt, anyio.get_cancelled_exc_class()):
+                pass
+    if tmp is not None and not keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def quiet_logs() -> None:
+    """Keep library chatter (the MCP SDK's, httpx's, the model loader's) out of the live view."""
+    import logging
+
+    for name in ("mcp", "httpx", "httpx2", "sentence_transformers", "uvicorn", "uvicorn.access", "bot",
+                 "agent_os"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run(console: Console | None = None, *, keep: bool = False, project_dir: Path | None = None) -> DemoResult:
+    """Run the demo synchronously; failures are recorded as a failed step, never raised."""
+    console = console or Console()
+    result = DemoResult()
+    quiet_logs()
+
+    async def main() -> None:
+        try:
+            await play(console, result, keep=keep, project_dir=project_dir)
+        except DemoFailed:
+            pass  # the failed step is in `result`
+
+    try:
+        anyio.run(main)
+    except Exception as exc:  # report, with the reason, rather than a traceback
+        result.steps.append(Step("demo stopped", False, f"{type(exc).__name__}: {exc}"))
+    return result

@@ -1,0 +1,109 @@
+"""The team server: one process, one store, every door.
+
+- `POST /webhooks/github` — the GitHub App (when an App id is configured);
+- `/mcp` — the MCP server over streamable HTTP, bearer tokens from `agent-os token`;
+- `/sessions`, `/sessions/<id>` — the session pages (the check runs' details link);
+- `/healthz` and `/metrics` (Prometheus).
+
+Approvals on the PR and tool calls from the agents meet in one engine, so an MCP client
+sees a gate open the moment the reviewer's webhook is processed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse, Response
+from mcp.server.transport_security import TransportSecuritySettings
+
+from agent_os.engine import Engine
+from agent_os.project import Project
+from agent_os.tokens import TokenStore
+
+from .app import Bot
+from .metrics import Metrics
+from .pages import pages_router
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from agent_os.standards import Embedder
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def create_team_app(settings: Settings, *, project: Project, engine: Engine | None = None,
+                    embedder: Embedder | None = None, host: str = "127.0.0.1") -> FastAPI:
+    """The team server's ASGI app over `project`.
+
+    `engine` is borrowed when given; otherwise it is opened here and closed at shutdown.
+    Without `settings.app_id` the GitHub App is off (MCP and pages still work), which
+    suits solo use and trying it out. `host` is where uvicorn listens: on a loopback
+    address the MCP endpoint also checks Host/Origin headers against DNS rebinding.
+    """
+    from mcp_server.auth import StoreTokenVerifier
+    from mcp_server.server import build_server
+
+    owns_engine = engine is None
+    engine = engine or Engine.open(project)
+    metrics = Metrics()
+    bot = Bot.build(settings, engine, metrics) if settings.app_id is not None else None
+    tokens = TokenStore(engine.db)
+    mcp = build_server(project, engine=engine, embedder=embedder, token_verifier=StoreTokenVerifier(tokens),
+                       public_url=settings.public_url or f"http://{host}", warm_index=True,
+                       on_tool_call=lambda tool, ok: metrics.tool_calls.labels(tool, "ok" if ok else "error").inc())
+    security = None if host in LOOPBACK else TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", host=host, transport_security=security)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if owns_engine:
+                stack.callback(engine.close)
+            await stack.enter_async_context(mcp.session_manager.run())
+            if bot is not None:
+                bot.start()
+                # Stopping lets the worker finish the item in hand; the rest stays queued.
+                stack.callback(bot.stop)
+            log.info("team server ready (GitHub App %s)", "on" if bot else "off")
+            yield
+
+    app = FastAPI(title="Agent OS", lifespan=lifespan, docs_url=None, redoc_url=None)
+    if bot is not None:
+        app.include_router(bot.router())
+    app.include_router(pages_router(engine, settings.public_url.rstrip("/") if settings.public_url else ""))
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/sessions")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, object]:
+        pending = len(bot.store.outbox("pending")) if bot else 0
+        return {"ok": True, "github_app": bot is not None, "outbox_pending": pending,
+                "sessions": len(engine.list_sessions())}
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        if bot is not None:
+            metrics.outbox_depth.set(len(bot.store.outbox("pending")))
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    # Last, so the routes above win: the MCP app answers /mcp (and 404s anything else).
+    app.mount("/", mcp_app)
+    app.state.bot = bot
+    app.state.engine = engine
+    app.state.mcp = mcp
+    app.state.metrics = metrics
+    return app
+
+
+def issue_token(engine: Engine, name: str) -> str:
+    """A new MCP bearer token's secret (the demo's agent uses one)."""
+    _, secret = TokenStore(engine.db).create(name)
+    return secret

@@ -1,0 +1,122 @@
+"""What the tools call: the engine and the standards index, opened when first needed.
+
+Opening lazily keeps `initialize` and `tools/list` instant; the embedding model loads in a
+background thread from the server's start, and a search that arrives first simply waits
+for it inside `embed()`. Engine and index are thread-safe, so the SDK's worker threads
+(sync tools run in `anyio.to_thread`) share one of each.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from agent_os.engine import Engine
+from agent_os.project import Project
+
+if TYPE_CHECKING:
+    from agent_os.standards import Embedder, StandardsIndex
+
+log = logging.getLogger(__name__)
+
+
+class Backend:
+    """The project's engine and standards index; borrowed ones are never closed here."""
+
+    def __init__(
+        self,
+        project: Project,
+        *,
+        engine: Engine | None = None,
+        index: StandardsIndex | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.project = project
+        self._engine = engine
+        self._index = index
+        self._embedder = embedder
+        self._owns_engine = engine is None
+        self._owns_index = index is None
+        self._lock = threading.Lock()
+        self._warming: StandardsIndex | None = None  # the index a background sync holds
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, opening the session database on first use."""
+        with self._lock:
+            if self._engine is None:
+                self._engine = Engine.open(self.project)
+            return self._engine
+
+    @property
+    def index(self) -> StandardsIndex:
+        """The standards index, opening (not yet syncing) it on first use."""
+        with self._lock:
+            return self._open_index()
+
+    def _open_index(self) -> StandardsIndex:
+        if self._index is None:
+            from agent_os.standards import StandardsIndex
+
+            self._index = StandardsIndex.open(self.project, self.embedder)
+        return self._index
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder searches use: the one given, else the process-wide real model."""
+        if self._embedder is None:
+            from agent_os.standards import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def start_background_work(self, *, build_index: bool = False) -> None:
+        """Begin loading the embedding model (and, if asked, refreshing the index) now.
+
+        Returns at once: the work happens in daemon threads, and a search that arrives
+        first waits for it rather than failing.
+        """
+        start = getattr(self.embedder, "start_loading", None)
+        if callable(start):
+            start()
+        if build_index:
+            threading.Thread(target=self._warm_index, name="agent-os-index-warm", daemon=True).start()
+
+    def _warm_index(self) -> None:
+        index = None
+        try:
+            with self._lock:
+                index = self._warming = self._open_index()
+            index.sync()
+        except Exception:  # a search will retry the sync and report the problem itself
+            log.warning("warming the standards index failed", exc_info=True)
+        finally:
+            with self._lock:
+                self._warming = None
+                let_go = index is not None and index is not self._index  # close() ran meanwhile
+            if let_go and self._owns_index:
+                index.close()
+
+    def close(self) -> None:
+        """Close what this backend opened; it reopens lazily if used again."""
+        with self._lock:
+            engine, index = self._engine, self._index
+            if self._owns_engine:
+                self._engine = None
+            if self._owns_index:
+                self._index = None
+                if index is not None and index is self._warming:
+                    # The warm-up sync holds the index's lock for as long as it embeds (tens of
+                    # seconds on a fresh project): closing it here would stall the server's
+                    # exit until then. The warm-up thread closes it when its sync ends.
+                    index = None
+        if self._owns_engine and engine is not None:
+            engine.close()
+        if self._owns_index and index is not None:
+            index.close()
+
+    def describe(self) -> dict[str, Any]:
+        """Where things live, for logs."""
+        return {"project": str(self.project.root), "db": str(self.project.db_path),
+                "index": str(self.project.index_path)}

@@ -1,0 +1,74 @@
+"""Refusals as tool errors the agent can act on.
+
+The engine's exceptions already say what happened and what to do next; here they become
+`ToolError`s (an `isError` result the model reads), with the refusal's kind first so the
+agent can tell "fix your evidence" from "wait for a person".
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+from agent_os.errors import (
+    AgentOSError,
+    EvidenceRejected,
+    GateClosed,
+    InputError,
+    NotFoundError,
+    Refused,
+    SessionComplete,
+    WorkflowDefinitionError,
+    WrongPhase,
+)
+from agent_os.report import failures_markdown
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_HEADINGS: list[tuple[type[AgentOSError], str]] = [
+    (EvidenceRejected, "Refused: the checkpoint rejected the evidence."),
+    (WrongPhase, "Refused: wrong phase."),
+    (GateClosed, "Refused: this phase waits for a person's approval; no tool can approve it."),
+    (SessionComplete, "Refused: the session is complete."),
+    (Refused, "Refused."),
+    (NotFoundError, "Not found."),
+    (WorkflowDefinitionError, "The workflow definition has problems."),
+    (InputError, "Invalid input."),
+]
+
+
+def tool_error_text(exc: AgentOSError) -> str:
+    """The text of the tool error for `exc`: kind, what happened, every failure, what next."""
+    heading = next((h for cls, h in _HEADINGS if isinstance(exc, cls)), "Error.")
+    body = exc.message if not isinstance(exc, WorkflowDefinitionError) else str(exc)
+    parts = [heading, body]
+    failures = exc.data.get("failures") if isinstance(exc, EvidenceRejected) and isinstance(exc.data, dict) else None
+    if failures and failures_markdown(failures) not in body:
+        parts.append(failures_markdown(failures))
+    if exc.hint and not isinstance(exc, WorkflowDefinitionError):
+        parts.append(f"Next: {exc.hint}")
+    return "\n\n".join(p for p in parts if p)
+
+
+def refusals_as_tool_errors(fn: F, on_call: Callable[[str, bool], None] | None = None) -> F:
+    """Run a tool, turning our errors into tool errors whose text says what to do next.
+
+    `on_call(tool name, ok)` is told of each call, for metrics.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(*args, **kwargs)
+        except AgentOSError as exc:
+            if on_call is not None:
+                on_call(fn.__name__, False)
+            raise ToolError(tool_error_text(exc)) from exc
+        if on_call is not None:
+            on_call(fn.__name__, True)
+        return result
+
+    return wrapper  # type: ignore[return-value]

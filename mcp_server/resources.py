@@ -1,0 +1,68 @@
+"""Read-only views of the standards and workflow definitions, for MCP resources.
+
+Paths come from the client, so every read is confined to a known root: a `../` or an
+absolute path names nothing and reads as "not found", never as a file elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent_os.engine import Engine
+from agent_os.project import Project
+from agent_os.standards.index import root_labels
+from agent_os.standards.scan import scan
+
+
+def list_standards(project: Project) -> list[str]:
+    """Relative paths of the standards documents; a later root's file overrides an earlier one's."""
+    paths: dict[str, None] = {}
+    for found in scan(root_labels(project)):
+        paths[found.rel_path] = None
+    return sorted(paths)
+
+
+def read_standard(project: Project, rel: str) -> str | None:
+    """The text of standards document `rel`, or None if there is none by that path."""
+    if not isinstance(rel, str) or not rel.endswith(".md") or "\\" in rel or "\x00" in rel:
+        return None
+    for root in reversed(root_labels(project)):
+        base = root.path.resolve()
+        candidate = (base / rel).resolve()
+        if not candidate.is_relative_to(base) or not candidate.is_file():
+            continue
+        try:
+            return candidate.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+    return None
+
+
+def list_workflow_dirs(project: Project) -> list[str]:
+    """Names of the workflows the project can see (its own and the shipped ones)."""
+    names: set[str] = set()
+    for root in project.workflow_roots():
+        if root.is_dir():
+            names.update(d.name for d in root.iterdir() if (d / "workflow.yaml").is_file())
+    return sorted(names)
+
+
+def read_workflow(engine: Engine, name: str) -> str | None:
+    """A workflow as one markdown document: its YAML, then every phase's instructions."""
+    directory, source = engine.registry.directory(name)
+    parts = [f"# Workflow {name} ({source})", "", "```yaml",
+             (directory / "workflow.yaml").read_text(encoding="utf-8").rstrip(), "```"]
+    for sub in ("phases", "tasks"):
+        folder = directory / sub
+        if not folder.is_dir():
+            continue
+        for md in sorted(folder.glob("*.md")):
+            parts += ["", f"## {sub}/{md.name}", "", _read(md).rstrip()]
+    return "\n".join(parts) + "\n"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"(unreadable: {exc})"

@@ -1,0 +1,306 @@
+"""The MCP server: the agent's door to the engine and the standards.
+
+Each tool is a typed function whose signature is its input schema, whose docstring tells
+the agent when to call it, and whose return type (a pydantic view) is its structured
+output. The tools only translate: every rule about phases, evidence and gates lives in the
+engine. No tool approves a gate: only people do, on the pull request or with
+`agent-os approve`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Literal
+
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.server.mcpserver.resources import FunctionResource
+from mcp.types import ToolAnnotations
+
+from agent_os import views
+from agent_os.engine import Engine
+from agent_os.errors import AgentOSError
+from agent_os.project import Project
+from agent_os.standards.models import SearchResponse
+
+from .backend import Backend
+from .errors import refusals_as_tool_errors
+from .models import SessionList, WorkflowList
+from .prompts import register_prompts
+from .resources import list_standards, list_workflow_dirs, read_standard, read_workflow
+
+if TYPE_CHECKING:
+    from agent_os.standards import Embedder, StandardsIndex
+
+SERVER_NAME = "agent-os"
+
+INSTRUCTIONS = """\
+Agent OS drives your work through checked workflows and gives you the team's standards.
+
+How to work:
+- Search the standards before you decide anything: search_standards("what you are about \
+to decide") returns the team's rules with their paths; cite those paths in your evidence.
+- Drive the work through a workflow. "Create a spec for X" means \
+start_workflow("spec_creation_v1", "x"); "implement the spec" means \
+start_workflow("spec_execution_v1", "<spec dir>"). Then loop: get_current_phase, do the \
+tasks (get_task for details), complete_phase with the evidence the phase asks for.
+- Phases run in order; they cannot be skipped, re-entered or reordered. If complete_phase \
+refuses, read every listed failure, fix the files or the evidence, and submit again.
+- Never invent evidence. Report only what is true of the files: the checkpoint counts and \
+reads them.
+- A gate waits for a person. When a phase waits for approval, tell the person: a reviewer \
+approves the pull request, or someone runs `agent-os approve`. Never try to approve it \
+yourself; no tool can. Meanwhile read get_review_feedback and revise.
+- "Where are we?" means get_workflow_state(session_id), or list_sessions if you do not \
+know the session.
+"""
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+
+
+def build_server(
+    project: Project,
+    *,
+    engine: Engine | None = None,
+    index: StandardsIndex | None = None,
+    embedder: Embedder | None = None,
+    token_verifier: TokenVerifier | None = None,
+    public_url: str = "http://127.0.0.1:8765",
+    warm_index: bool = False,
+    on_tool_call: Callable[[str, bool], None] | None = None,
+) -> MCPServer:
+    """The MCP server for `project`.
+
+    `engine`, `index` and `embedder` are borrowed when given (the team server shares its
+    engine); otherwise they are opened on first use and closed when the server stops.
+    `token_verifier` turns on bearer-token auth for the HTTP transport (`public_url` is
+    then the server's own address, which the SDK's auth settings require).
+    `warm_index` refreshes the standards index in the background at start.
+    `on_tool_call(tool, ok)` is told of every tool call (the team server counts them).
+    """
+    backend = Backend(project, engine=engine, index=index, embedder=embedder)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[Backend]:
+        backend.start_background_work(build_index=warm_index)
+        try:
+            yield backend
+        finally:
+            backend.close()
+
+    auth = None
+    if token_verifier is not None:
+        auth = AuthSettings(issuer_url=public_url, resource_server_url=None)
+    server: MCPServer = MCPServer(
+        SERVER_NAME,
+        title="Agent OS",
+        instructions=INSTRUCTIONS,
+        version=_version(),
+        lifespan=lifespan,
+        token_verifier=token_verifier,
+        auth=auth,
+    )
+    _register_tools(server, backend, on_tool_call)
+    _register_resources(server, backend)
+    register_prompts(server)
+    server.backend = backend  # type: ignore[attr-defined]  # for the doors and tests
+    return server
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("agent-os-enhanced")
+    except Exception:  # noqa: BLE001 - an uninstalled checkout
+        return "0"
+
+
+def _register_tools(server: MCPServer, backend: Backend,
+                    on_tool_call: Callable[[str, bool], None] | None = None) -> None:
+    def tool(annotations: ToolAnnotations):  # noqa: ANN202 - decorator factory
+        def register(fn):  # noqa: ANN001, ANN202
+            server.add_tool(refusals_as_tool_errors(fn, on_tool_call), annotations=annotations)
+            return fn
+
+        return register
+
+    @tool(READ_ONLY)
+    def search_standards(query: str, n_results: int = 3) -> SearchResponse:
+        """Search the team's standards (coding rules, security, API, testing practice).
+
+        Use it BEFORE deciding how to build something and whenever you are unsure what the
+        team expects ("race conditions in async code", "how we version APIs"). Returns the
+        best passages with their document path and line range; cite those paths as
+        evidence (e.g. standards_consulted). n_results is 1-20.
+        """
+        return backend.index.search(query, n_results=n_results)
+
+    @tool(READ_ONLY)
+    def list_workflows() -> WorkflowList:
+        """List the workflows you can start, with their phases.
+
+        Use it when the person asks for work you have no workflow name for yet. The
+        shipped ones: spec_creation_v1 (turn a feature request into a reviewed spec) and
+        spec_execution_v1 (implement an approved spec phase by phase).
+        """
+        return WorkflowList(workflows=backend.engine.list_workflows())
+
+    @tool(WRITES)
+    def start_workflow(workflow_type: str, target_file: str) -> views.StartResult:
+        """Start a workflow session (or resume the open one for the same target).
+
+        Use it as soon as the person asks for work a workflow covers: "create a spec for
+        user authentication" -> start_workflow("spec_creation_v1", "user_authentication");
+        "implement that spec" -> start_workflow("spec_execution_v1",
+        ".agent-os/specs/2026-01-15-user-authentication"). target_file is a short feature
+        name, or the spec directory for spec_execution_v1; never a path outside the
+        project. Returns the session id and phase 0: its instructions, tasks and the
+        evidence its checkpoint demands. Keep the session_id for every later call.
+        """
+        return backend.engine.start(workflow_type, target_file)
+
+    @tool(READ_ONLY)
+    def get_current_phase(session_id: str) -> views.PhaseView:
+        """The phase the session is on: instructions, tasks, and the evidence it demands.
+
+        Use it at the start of each phase, and whenever you lose track of what to do next.
+        """
+        return backend.engine.current_phase(session_id)
+
+    @tool(READ_ONLY)
+    def get_task(session_id: str, phase: int | str, task_id: str) -> views.TaskView:
+        """The full instructions of one task of a phase (phase by number or id).
+
+        Use it while working a phase, task by task, when the phase's summary is not enough.
+        """
+        return backend.engine.get_task(session_id, phase, task_id)
+
+    @tool(WRITES)
+    def complete_phase(session_id: str, phase: int | str, evidence: dict[str, Any]) -> views.CompletionResult:
+        """Submit the evidence that the current phase is done; the checkpoint checks it.
+
+        Use it when every task of the phase is done and the files are written. evidence is
+        an object with exactly the fields get_current_phase listed, with true values: the
+        checkpoint reads the files and counts what you claim. If refused, the error lists
+        every failing field with what was expected, what was found and how to fix it; fix
+        them all and submit again. Phases cannot be skipped. If the phase ends in a gate
+        it then waits for a person's approval: tell them; you cannot approve it.
+        """
+        return backend.engine.complete_phase(session_id, phase, evidence)
+
+    @tool(READ_ONLY)
+    def get_workflow_state(session_id: str) -> views.SessionState:
+        """Where a session stands: phases done and left, evidence results, gate status, linked PRs.
+
+        Use it when the person asks "where are we?", after a pause, or before reporting
+        progress. next_step says what to do now.
+        """
+        return backend.engine.state(session_id)
+
+    @tool(READ_ONLY)
+    def list_sessions(status: Literal["active", "complete"] | None = None) -> SessionList:
+        """Workflow sessions of this project, most recently updated first.
+
+        Use it to find a session id you do not have ("where are we?" with no session in
+        view), or to see what is in progress.
+        """
+        return SessionList(sessions=backend.engine.list_sessions(status))
+
+    @tool(WRITES)
+    def create_workflow(name: str, workflow_type: str, phases: list[str | dict[str, Any]]) -> views.WorkflowSummary:
+        """Create a new workflow definition in this project (.agent-os/workflows/<name>/).
+
+        Use it only when the person asks for a repeatable process no listed workflow covers.
+        name: lowercase with a version suffix, e.g. "bugfix_v1". workflow_type: "new_spec"
+        or "existing_spec" (what target_file names when it is started). phases: titles, or
+        objects {title, id, evidence: {field: {type, ...}}, gate: bool}. Run
+        validate_workflow afterwards.
+        """
+        return backend.engine.create_workflow(name, workflow_type, phases)
+
+    @tool(READ_ONLY)
+    def validate_workflow(name: str) -> views.ValidationReport:
+        """Check a workflow definition by name (or directory) and list every problem.
+
+        Use it after create_workflow, or when a workflow will not start.
+        """
+        return backend.engine.validate_workflow(name)
+
+    @tool(WRITES)
+    def link_pull_request(session_id: str, repository: str, number: int) -> views.PullRequestView:
+        """Link the pull request holding this session's work ("owner/name", PR number).
+
+        Use it right after you open the pull request. From then on each phase shows as a
+        check on the PR, reviewers approve gates there, and their comments reach you
+        through get_review_feedback.
+        """
+        return backend.engine.link_pull_request(session_id, repository, number, source="mcp")
+
+    @tool(READ_ONLY)
+    def get_review_feedback(session_id: str) -> views.ReviewFeedback:
+        """Open review comments and threads on the session's spec files, and who requested changes.
+
+        Use it while a phase waits at its gate, and whenever the person mentions review
+        comments: each open thread is a revision to make. Empty (and says why) until a
+        pull request is linked and reviewers comment.
+        """
+        return backend.engine.review_feedback(session_id)
+
+
+def _register_resources(server: MCPServer, backend: Backend) -> None:
+    project = backend.project
+
+    @server.resource("standards://{+path}", name="standard", mime_type="text/markdown",
+                     description="A standards document by its path, e.g. standards://security/rate-limiting.md")
+    def standard(path: str) -> str:
+        text = read_standard(project, path)
+        if text is None:
+            raise ResourceNotFoundError(f"No standards document {path!r}; read standards://index for the list.")
+        return text
+
+    @server.resource("workflow://{name}", name="workflow", mime_type="text/markdown",
+                     description="A workflow definition: its YAML and every phase's instructions.")
+    def workflow(name: str) -> str:
+        try:
+            return read_workflow(backend.engine, name)
+        except AgentOSError as exc:
+            raise ResourceNotFoundError(str(exc)) from None
+
+    @server.resource("standards://index", name="standards-index", mime_type="text/markdown",
+                     description="Every standards document, with its resource URI.")
+    def standards_index() -> str:
+        lines = ["# Standards", ""]
+        lines += [f"- [{rel}](standards://{rel})" for rel in list_standards(project)]
+        return "\n".join(lines) + "\n"
+
+    @server.resource("workflow://index", name="workflows-index", mime_type="text/markdown",
+                     description="Every workflow this project can start, with its resource URI.")
+    def workflows_index() -> str:
+        lines = ["# Workflows", ""]
+        for w in backend.engine.list_workflows():
+            lines.append(f"- [{w.name}](workflow://{w.name}) v{w.version} ({w.source}): {w.description}")
+        return "\n".join(lines) + "\n"
+
+    # Concrete entries so resources/list shows each document; reads stay live.
+    for rel in list_standards(project):
+        server.add_resource(FunctionResource.from_function(
+            fn=_bind(read_standard, project, rel), uri=f"standards://{rel}", name=rel, mime_type="text/markdown"))
+    for name in list_workflow_dirs(project):
+        server.add_resource(FunctionResource.from_function(
+            fn=_bind(read_workflow, backend, name), uri=f"workflow://{name}", name=name, mime_type="text/markdown"))
+
+
+def _bind(fn: Any, owner: Any, key: str) -> Any:
+    def read() -> str:
+        target = owner.engine if isinstance(owner, Backend) else owner
+        text = fn(target, key)
+        if text is None:
+            raise ResourceNotFoundError(f"{key} no longer exists.")
+        return text
+
+    return read
