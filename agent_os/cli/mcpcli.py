@@ -39,6 +39,7 @@ def mcp_command(
     """
     from mcp_server.server import build_server
 
+    _quiet_logs()
     proj = open_project(project)
     if not http:
         server = build_server(proj, warm_index=True)
@@ -58,6 +59,15 @@ def mcp_command(
     err_console.print(f"MCP server on {public_url}/mcp (project {escape(str(proj.root))})"
                       + ("" if verifier else " [yellow]without auth[/]"), highlight=False)
     uvicorn.run(asgi, host=host, port=port, log_level="warning")
+
+
+def _quiet_logs() -> None:
+    """Warnings and errors only, on stderr: stdout is the protocol's, and clients show stderr."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="agent-os: %(levelname)s %(message)s")
+    for name in ("mcp", "httpx", "httpx2", "sentence_transformers", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @token_app.command("create")

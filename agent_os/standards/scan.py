@@ -60,6 +60,8 @@ def _walk(root: Root, directory: str, prefix: str, found: list[FoundFile]) -> No
         if name.startswith("."):
             continue
         try:
+            if entry.is_symlink() and not _inside(Path(entry.path), root.path):
+                continue  # a link out of the root must not publish files from elsewhere
             if entry.is_dir():
                 _walk(root, entry.path, f"{prefix}{name}/", found)
             elif name.lower().endswith(".md") and name.lower() not in SKIPPED_NAMES:
@@ -67,6 +69,13 @@ def _walk(root: Root, directory: str, prefix: str, found: list[FoundFile]) -> No
                 found.append(FoundFile(root, prefix + name, st.st_mtime_ns, st.st_size))
         except OSError:
             continue  # vanished between listing and stat
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
 
 
 def fingerprint(files: list[FoundFile]) -> dict[tuple[str, str], tuple[int, int]]:

@@ -253,3 +253,22 @@ def test_one_document_cannot_fill_the_whole_answer(tmp_path: Path):
         assert paths(idx.search("cache invalidation rule", n_results=5, mode="keyword")).count(
             "caching.md"
         ) == 4
+
+
+def test_a_symlink_out_of_the_root_is_not_indexed(tmp_path):
+    from agent_os.project import Project
+    from agent_os.standards import HashEmbedder, StandardsIndex
+
+    outside = tmp_path / "secrets"
+    outside.mkdir()
+    (outside / "keys.md").write_text("# Keys\n\nprod password hunter2\n")
+    root = tmp_path / "project" / "std"
+    root.mkdir(parents=True)
+    (root / "ok.md").write_text("# Fine\n\nA real standard about retries.\n")
+    (root / "leak.md").symlink_to(outside / "keys.md")
+    (root / "leakdir").symlink_to(outside)
+    project = Project.open(tmp_path / "project", standards=[str(root)])
+    with StandardsIndex.open(project, HashEmbedder()) as index:
+        index.sync()
+        assert [d.path for d in index.documents()] == ["ok.md"]
+        assert all("hunter2" not in r.text for r in index.search("prod password", mode="keyword").results)
