@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+HANDSHAKE_GRACE_S = 2.0
+
 
 class Backend:
     """The project's engine and standards index; borrowed ones are never closed here."""
@@ -39,6 +41,8 @@ class Backend:
         self._owns_engine = engine is None
         self._owns_index = index is None
         self._lock = threading.Lock()
+        self.handshake = threading.Event()
+        """Set once the client has listed the tools; background loading starts then."""
         self._warming: StandardsIndex | None = None  # the index a background sync holds
 
     @property
@@ -77,11 +81,18 @@ class Backend:
         Returns at once: the work happens in daemon threads, and a search that arrives
         first waits for it rather than failing.
         """
+        threading.Thread(target=self._background, args=(build_index,), name="agent-os-warm",
+                         daemon=True).start()
+
+    def _background(self, build_index: bool) -> None:
+        # Importing torch holds the GIL for seconds: let the handshake (initialize,
+        # tools/list) be answered first, or give up waiting after a moment.
+        self.handshake.wait(HANDSHAKE_GRACE_S)
         start = getattr(self.embedder, "start_loading", None)
         if callable(start):
             start()
         if build_index:
-            threading.Thread(target=self._warm_index, name="agent-os-index-warm", daemon=True).start()
+            self._warm_index()
 
     def _warm_index(self) -> None:
         index = None

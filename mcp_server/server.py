@@ -95,7 +95,7 @@ def build_server(
     auth = None
     if token_verifier is not None:
         auth = AuthSettings(issuer_url=public_url, resource_server_url=None)
-    server: MCPServer = MCPServer(
+    server: MCPServer = _Server(
         SERVER_NAME,
         title="Agent OS",
         instructions=INSTRUCTIONS,
@@ -108,7 +108,19 @@ def build_server(
     _register_resources(server, backend)
     register_prompts(server)
     server.backend = backend  # type: ignore[attr-defined]  # for the doors and tests
+    server.on_list_tools = backend.handshake.set  # type: ignore[attr-defined]
     return server
+
+
+class _Server(MCPServer):
+    """MCPServer that tells the backend when the client has listed the tools."""
+
+    on_list_tools: Callable[[], None] | None = None
+
+    async def list_tools(self):  # noqa: ANN201 - the SDK's own return type
+        if self.on_list_tools is not None:
+            self.on_list_tools()
+        return await super().list_tools()
 
 
 def _version() -> str:

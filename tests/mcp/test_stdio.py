@@ -210,8 +210,9 @@ def test_shutdown_does_not_wait_for_the_standards_index_to_warm(root: Path) -> N
     server closes its backend, and that must not wait for a sync that may take a minute."""
     embedder = BlockingEmbedder()
     backend = Backend(Project.open(root), embedder=embedder)
+    backend.handshake.set()  # as after tools/list: the warm-up starts at once
     backend.start_background_work(build_index=True)
-    warm = next(t for t in threading.enumerate() if t.name == "agent-os-index-warm")
+    warm = next(t for t in threading.enumerate() if t.name == "agent-os-warm")
     try:
         assert embedder.embedding.wait(30), "the warm-up never started embedding"
         warming = backend.index
