@@ -393,9 +393,14 @@ class Engine:
             failures += [{"field": "tasks.md", "rule": "phases", "expected": "'## Phase N: Title' sections with '- [ ]' tasks",
                           "found": p, "fix": "Fix tasks.md in the spec directory, then submit again."} for p in problems]
         accepted = not failures
+        # What must not have changed meanwhile is the phases, not the whole session: a
+        # webhook linking the PR or moving its head bumps the revision too, and must not
+        # turn a good submission into a false "another call completed this phase".
+        seen = [(p.number, p.state) for p in phases]
         with self.store.transaction():
             fresh = self.store.session(rec.id)
-            if fresh is None or fresh.rev != rec.rev:
+            if fresh is None or fresh.status != rec.status or \
+                    [(p.number, p.state) for p in self.store.phases(rec.id)] != seen:
                 raise WrongPhase(
                     f"Session {rec.id} changed while this evidence was being checked "
                     f"(another call completed or approved a phase first).",
@@ -406,7 +411,7 @@ class Engine:
             if not accepted:
                 self.store.add_event(rec.id, "evidence_refused", target.number, failures=len(failures))
             else:
-                if not self.store.bump(rec.id, rec.rev):  # pragma: no cover - guarded by the lock above
+                if not self.store.bump(rec.id, fresh.rev):  # pragma: no cover - guarded by the lock above
                     raise WrongPhase("Another call completed this phase first.")
                 if expansion is not None:
                     self.store.replace_phases_from(rec.id, nxt.number, expansion)

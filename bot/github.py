@@ -11,12 +11,15 @@ and when (`retry_at`, from `Retry-After` or `x-ratelimit-reset`).
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
@@ -78,6 +81,12 @@ def _error(exc: GitHubException, what: str) -> GitHubCallError:
     return GitHubCallError(f"{what}: {exc!r}", transient=False)
 
 
+@functools.lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CA bundle), built once per process."""
+    return httpx.create_ssl_context()
+
+
 @dataclass
 class GitHubApp:
     """The App's clients: one authenticated as the App, one per installation."""
@@ -92,9 +101,12 @@ class GitHubApp:
         self._auth = AppAuthStrategy(self.settings.app_id, self.settings.private_key_pem())
         # Our own cache, not githubkit's process-wide default: two Apps (or two test
         # servers) in one process must not share installation tokens.
+        # githubkit opens an httpx client per call; one shared SSL context saves loading
+        # the CA bundle each time (~65 ms of CPU a call).
         self._app = GitHub(self._auth, base_url=self.settings.github_url, auto_retry=False,
                            http_cache=False, cache_strategy=MemCacheStrategy(),
-                           timeout=self.settings.http_timeout, user_agent="agent-os-bot")
+                           timeout=self.settings.http_timeout, user_agent="agent-os-bot",
+                           ssl_verify=_ssl_context())
         self._installations: dict[int, GitHub] = {}
         self._lock = threading.Lock()
 

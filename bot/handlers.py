@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 SESSION_LINE = re.compile(r"^\s*Agent-OS-Session:\s*(ses_[a-z0-9]{6,32})\s*$", re.MULTILINE | re.IGNORECASE)
 SPEC_PATH = re.compile(rf"^{re.escape(AGENT_OS_DIR)}/specs/([^/]+)/")
-COMMAND = re.compile(r"^\s*/agent-os(?:\s+(\S+))?", re.IGNORECASE)
+COMMAND = re.compile(r"^\s*/agent-os(?=\s|$)(?:\s+(\S+))?", re.IGNORECASE)  # not /agent-osx
 WRITE_ROLES = {"admin", "maintain", "write"}
 PR_ACTIONS = {"opened", "reopened", "edited", "synchronize", "ready_for_review"}
 

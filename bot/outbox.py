@@ -46,6 +46,7 @@ class Outbox:
     github: GitHubApp
     settings: Settings
     on_sent: Callable[[str, bool], None] | None = None  # (kind, ok) for metrics
+    paused_until: float = 0.0  # a rate limit's end: nothing is sent before it
 
     # queueing ----------------------------------------------------------------------------
 
@@ -76,6 +77,10 @@ class Outbox:
 
     def send_due(self, limit: int = 20) -> int:
         """Send what is due; returns how many items were attempted."""
+        if time.time() < self.paused_until:
+            # Still rate limited: writes queued since the limit wait for its end too.
+            self.store.postpone_all(self.paused_until)
+            return 0
         items = self.store.due_items(limit)
         for item in items:
             self.store.start_attempt(item.id)
@@ -85,6 +90,7 @@ class Outbox:
                 self._failed(item, exc)
                 if exc.retry_at is not None and exc.status_code in (403, 429):
                     # A rate limit covers the installation: stop sending until it lifts.
+                    self.paused_until = max(self.paused_until, exc.retry_at)
                     self.store.postpone_all(exc.retry_at)
                     break
             except AgentOSError as exc:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from agent_os.engine import Engine
 from agent_os.project import Project
 from bot.app import Bot, create_app
 from bot.serving import BackgroundServer
 from bot.settings import Settings
+from bot.signatures import sign
 from bot.standin import GitHubStandIn, make_app_credentials
 
 REPO = "acme/webapp"
@@ -74,3 +81,75 @@ def run_to_gate(env: BotEnv, session_id: str) -> None:
     for n in range(6):
         evidence = json.loads((DEMO_EVIDENCE / f"phase-{n}.json").read_text())
         env.engine.complete_phase(session_id, n, evidence)
+
+
+# --- shared by test_webhooks, test_payloads, test_outbox, test_commands, test_feedback ---
+
+WEBHOOK_PATH = "/webhooks/github"
+
+
+@contextmanager
+def bot_env(tmp_path: Path, credentials, **overrides) -> Iterator[BotEnv]:
+    """What the `env` fixture gives, with settings `overrides`, for any fixture scope."""
+    project_dir = tmp_path / "project"
+    project_dir.mkdir()
+    project = Project.open(project_dir)
+    engine = Engine.open(project)
+    with GitHubStandIn(app_id=credentials.app_id, public_key_pem=credentials.public_key_pem,
+                       webhook_secret=SECRET) as gh:
+        gh.create_repo(REPO, files={".agent-os/config.yaml": BASE_CONFIG, "README.md": "# webapp\n"},
+                       collaborators={"dev": "write", "rev": "write", "rev2": "write", "reader": "read"})
+        settings = make_settings(gh, tmp_path, credentials.private_key_pem, **overrides)
+        app = create_app(settings, engine)
+        server = BackgroundServer(app).start()
+        gh.set_webhook(server.url + WEBHOOK_PATH, SECRET)
+        try:
+            yield BotEnv(gh, engine, project, app.state.bot, server, settings)
+        finally:
+            server.stop()
+            engine.close()
+
+
+_http: httpx.Client | None = None
+
+
+def post_webhook(url: str, event: str | None, body: bytes, *, delivery_id: str | None = None,
+                 secret: str | None = SECRET, headers: dict[str, str | None] | None = None) -> httpx.Response:
+    """POST `body` to the webhook endpoint of the bot at `url` as GitHub does, signed with
+    `secret` (None: unsigned). `headers` adds or overrides headers; a None value drops one."""
+    global _http
+    if _http is None:  # one client for the run: a new one per request costs a TLS context each
+        _http = httpx.Client(timeout=10)
+    sent: dict[str, str | None] = {
+        "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/test",
+        "X-GitHub-Event": event, "X-GitHub-Delivery": delivery_id or str(uuid.uuid4()),
+        "X-Hub-Signature-256": sign(secret, body) if secret is not None else None,
+    }
+    sent.update(headers or {})
+    return _http.post(url.rstrip("/") + WEBHOOK_PATH, content=body,
+                      headers={k: v for k, v in sent.items() if v is not None})
+
+
+def wait_until(predicate: Callable[[], object], *, timeout: float = 15.0, what: str = "the condition"):
+    """Poll `predicate` until it is truthy (returns its value); fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def settle(env: BotEnv, timeout: float = 15.0) -> None:
+    """Wait until no delivery and no outbox item is pending, retries included (`drain()` stops
+    at the first moment nothing is *due*, which is too early while a retry is scheduled)."""
+    def quiet() -> bool:
+        env.bot.worker.wake()
+        row = env.bot.store.db.query_one(
+            "SELECT (SELECT count(*) FROM bot_deliveries WHERE status = 'received')"
+            " + (SELECT count(*) FROM bot_outbox WHERE status = 'pending') AS n")
+        return row["n"] == 0
+    wait_until(quiet, timeout=timeout, what="the bot's deliveries and outbox to settle")
+    env.drain()

@@ -277,6 +277,26 @@ def test_concurrent_completions_of_one_phase_have_exactly_one_winner(project: Pr
         e.close()
 
 
+def test_a_webhook_landing_during_the_check_does_not_refuse_the_submission(engine: Engine, monkeypatch):
+    """Linking a PR or moving its head changes the session, not its phases."""
+    import agent_os.engine as engine_module
+
+    sid = engine.start("notes_v1", "notes").session.session_id
+    write_notes(engine, sid)
+    real_check = engine_module.check_evidence
+
+    def check_while_a_webhook_lands(*args, **kwargs):
+        result = real_check(*args, **kwargs)
+        engine.link_pull_request(sid, "acme/webapp", 3, author="dev", head_sha="a" * 40)
+        engine.set_head(sid, "b" * 40)
+        return result
+
+    monkeypatch.setattr(engine_module, "check_evidence", check_while_a_webhook_lands)
+    result = engine.complete_phase(sid, 0, GOOD_WRITE)
+    assert result.phase_state == "complete"
+    assert [p.state for p in engine.state(sid).phases] == ["complete", "active", "pending"]
+
+
 def test_execution_phases_are_built_from_tasks_md(engine: Engine):
     spec = engine.project.specs_dir / "2026-01-01-login"
     spec.mkdir(parents=True)
