@@ -227,11 +227,12 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
         ok, _ = await call("complete_phase", session_id=sid, phase=1, evidence=_evidence(1))
         narrator.step("Phase 1 Requirements: evidence accepted", ok)
 
-        for number, files in ((2, ["specs.md"]), (3, ["tasks.md"]), (4, ["implementation.md", "README.md"])):
+        for number, title, files in ((2, "Technical design", ["specs.md"]), (3, "Task breakdown", ["tasks.md"]),
+                                     (4, "Implementation guidance", ["implementation.md", "README.md"])):
             for name in files:
                 (spec / name).write_text(_spec_file(name), encoding="utf-8")
             ok, data = await call("complete_phase", session_id=sid, phase=number, evidence=_evidence(number))
-            narrator.step(f"Phase {number}: evidence accepted", ok, "" if ok else str(data)[:120])
+            narrator.step(f"Phase {number} {title}: evidence accepted", ok, "" if ok else str(data)[:120])
 
         pr_head["sha"] = gh.push(REPO, pr.number, {f"{spec_rel}/{n}": _spec_file(n) for n in
                                                   ("srd.md", "specs.md", "tasks.md", "implementation.md", "README.md")})
