@@ -125,7 +125,7 @@ class Outbox:
         if item.kind == "sync_checks":
             self._sync_checks(installation, repo, number, retried=item.attempts > 0)
         elif item.kind == "status_comment":
-            self._status_comment(installation, repo, number)
+            self._status_comment(installation, repo, number, retried=item.attempts > 0)
         elif item.kind == "comment":
             self.github.call(installation, "POST", f"/repos/{repo}/issues/{number}/comments",
                              json={"body": p["body"]})
@@ -190,9 +190,12 @@ class Outbox:
                 return CheckRunRecord(repo, head, name, int(run["id"]), [], run.get("status", ""), None)
         return None
 
-    def _status_comment(self, installation: int, repo: str, number: int) -> None:
+    def _status_comment(self, installation: int, repo: str, number: int, *, retried: bool) -> None:
         body = checks.status_comment(self.sessions_of(repo, number), public_url=self.settings.public_url)
         comment_id = self.store.status_comment(repo, number)
+        if comment_id is None and retried:
+            # A crash may have come between GitHub posting it and our recording it.
+            comment_id = self._find_status_comment(installation, repo, number)
         if comment_id is not None:
             try:
                 self.github.call(installation, "PATCH", f"/repos/{repo}/issues/comments/{comment_id}",
@@ -204,6 +207,14 @@ class Outbox:
         created = self.github.call(installation, "POST", f"/repos/{repo}/issues/{number}/comments",
                                    json={"body": body})
         self.store.save_status_comment(repo, number, int(created["id"]))
+
+    def _find_status_comment(self, installation: int, repo: str, number: int) -> int | None:
+        for comment in self.github.paginate(installation, f"/repos/{repo}/issues/{number}/comments"):
+            user = (comment.get("user") or {}).get("login", "")
+            if user.lower() == self.settings.bot_login.lower() and checks.MARKER in (comment.get("body") or ""):
+                self.store.save_status_comment(repo, number, int(comment["id"]))
+                return int(comment["id"])
+        return None
 
 
 def describe(item: OutboxItem) -> dict[str, Any]:

@@ -139,3 +139,19 @@ def test_rerun_and_the_recheck_button_recompute_every_check(env):
         assert env.engine.gate(sid).required_approvals == approvals  # the policy was re-read too
     assert len(env.gh.requests("POST", "/repos/*/check-runs")) == posts
     assert env.checks(pr.head_sha)["Agent OS / 0 Context gathering"] == ("in_progress", None)
+
+
+def test_a_status_comment_posted_before_a_crash_is_found_not_posted_twice(env):
+    sid, pr = linked_pr(env)
+    env.gh.comment(REPO, pr.number, "rev", "/agent-os status")
+    settle(env)
+    [status] = bot_comments(env, pr.number)
+    # The crash: GitHub has the comment, our record of it is gone, the write is retried.
+    env.bot.store.db.execute("DELETE FROM bot_status_comments")
+    env.bot.outbox.update_status_comment(REPO, pr.number)
+    env.bot.store.db.execute("UPDATE bot_outbox SET attempts = 1 WHERE status = 'pending'")
+    env.bot.worker.wake()
+    settle(env)
+    [again] = bot_comments(env, pr.number)
+    assert again.id == status.id
+    assert env.bot.store.status_comment(REPO, pr.number) == status.id
