@@ -178,6 +178,8 @@ class Gate(_Model):
     exclude_author: bool = True
     exclude_bots: bool = True
     required_reviewers: list[str] = []
+    required_teams: list[str] = Field(default=[], description="Teams ('org/team-slug'), each of which "
+                                      "must give one of the approvals.")
     dismiss_stale_on_push: bool = False
     require_resolved_threads: bool = False
 

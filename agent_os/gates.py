@@ -23,6 +23,9 @@ class GatePolicy:
     exclude_author: bool = True
     exclude_bots: bool = True
     required_reviewers: tuple[str, ...] = ()
+    required_teams: tuple[str, ...] = ()
+    team_members: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(team, its members) as last read from GitHub; a team missing here is not known yet."""
     dismiss_stale_on_push: bool = False
     require_resolved_threads: bool = False
 
@@ -34,6 +37,8 @@ class GatePolicy:
             "exclude_author": gate.exclude_author,
             "exclude_bots": gate.exclude_bots,
             "required_reviewers": tuple(gate.required_reviewers),
+            "required_teams": tuple(gate.required_teams),
+            "team_members": (),
             "dismiss_stale_on_push": gate.dismiss_stale_on_push,
             "require_resolved_threads": gate.require_resolved_threads,
         }
@@ -41,14 +46,24 @@ class GatePolicy:
             if override is None:
                 continue
             for key, value in override.model_dump(exclude_none=True).items():
-                values[key] = tuple(value) if key == "required_reviewers" else value
+                if key == "team_members":
+                    value = tuple(sorted((team.casefold(), tuple(members)) for team, members in value.items()))
+                elif key in ("required_reviewers", "required_teams"):
+                    value = tuple(value)
+                values[key] = value
         return cls(**values)
+
+    def members_of(self, team: str) -> tuple[str, ...] | None:
+        """The members of `team` as last read, or None if they are not known."""
+        return dict(self.team_members).get(team.casefold())
 
     def describe(self) -> str:
         """The policy as one sentence a reviewer can read."""
         parts = [f"{self.approvals} approval{'s' if self.approvals != 1 else ''}"]
-        if self.required_reviewers:
-            parts.append("including " + ", ".join(f"@{r}" for r in self.required_reviewers))
+        required = [f"@{r}" for r in self.required_reviewers]
+        required += [f"a member of @{t}" for t in self.required_teams]
+        if required:
+            parts.append("including " + ", ".join(required))
         excluded = [w for w, on in (("the author", self.exclude_author), ("bots", self.exclude_bots)) if on]
         text = "Needs " + " ".join(parts)
         if excluded:
@@ -135,6 +150,13 @@ def evaluate_gate(
     for required in policy.required_reviewers:
         if required.casefold() not in approvers:
             reasons.append(f"waiting for @{required}, a required reviewer")
+    for team in policy.required_teams:
+        members = policy.members_of(team)
+        if members is None:
+            reasons.append(f"waiting for a member of @{team}, a required team (its members are read from "
+                           "GitHub with the gate policy; without the GitHub App they are not known)")
+        elif not approvers & {m.casefold() for m in members}:
+            reasons.append(f"waiting for a member of @{team}, a required team")
     for name in blocking:
         reasons.append(f"@{name} requested changes: address them, then ask for a new review")
     if policy.require_resolved_threads and unresolved_threads:

@@ -43,7 +43,8 @@ CONFIG_TEMPLATE = """\
 #   approvals: 1
 #   exclude_author: true
 #   exclude_bots: true
-#   required_reviewers: []
+#   required_reviewers: []        # logins that must be among the approvers
+#   required_teams: []            # "org/team-slug": each must give one of the approvals
 #   dismiss_stale_on_push: false
 #   require_resolved_threads: false
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,6 +20,9 @@ AGENT_OS_DIR = ".agent-os"
 CONFIG_FILE = "config.yaml"
 
 
+TEAM = r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
 class GatePolicyConfig(BaseModel):
     """A team's gate policy; it overrides the workflow's defaults field by field."""
 
@@ -27,6 +31,10 @@ class GatePolicyConfig(BaseModel):
     exclude_author: bool | None = None
     exclude_bots: bool | None = None
     required_reviewers: list[str] | None = None
+    required_teams: list[Annotated[str, Field(pattern=TEAM)]] | None = Field(
+        default=None, description="Teams ('org/team-slug') each of which must give one of the approvals.")
+    team_members: dict[str, list[str]] | None = Field(
+        default=None, description="Members of the required teams, as the GitHub App last read them.")
     dismiss_stale_on_push: bool | None = None
     require_resolved_threads: bool | None = None
 

@@ -146,11 +146,27 @@ class Handlers:
             return None
         try:
             text = base64.b64decode(data["content"]).decode("utf-8")
-            return parse_config(text, source=f"{repo}@{base_ref}:{path}").gates
+            policy = parse_config(text, source=f"{repo}@{base_ref}:{path}").gates
         except (InputError, ValueError, UnicodeDecodeError) as exc:
             # A broken config must not open gates: keep the workflow's own (stricter) policy.
             log.warning("ignoring %s on %s: %s", path, base_ref, exc)
             return None
+        if policy.required_teams:
+            policy = policy.model_copy(update={"team_members": {
+                team: self._team_members(repo, team) for team in policy.required_teams}})
+        return policy
+
+    def _team_members(self, repo: str, team: str) -> list[str]:
+        org, slug = team.split("/", 1)
+        try:
+            members = self.github.paginate(self._installation(repo), f"/orgs/{org}/teams/{slug}/members")
+        except GitHubCallError as exc:
+            if exc.status_code != 404:
+                raise
+            # Unknown, or invisible to the App: nobody's approval can stand for this team.
+            log.warning("team %s not found (or the App lacks Members: read)", team)
+            return []
+        return [m["login"] for m in members if isinstance(m, dict) and "login" in m]
 
     def _apply_gate_policy(self, repo: str, base_ref: str, session_ids: set[str]) -> None:
         policy = self.gate_policy(repo, base_ref)

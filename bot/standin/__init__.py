@@ -33,6 +33,7 @@ GitHubStandIn(*, app_id=None, public_key_pem=None, app_slug="agent-os", app_name
 Repos:   create_repo(full_name, *, files, branches, default_branch, collaborators, private,
          installation_id) -> Repo; set_files(repo, {path: text|None}, branch=None) -> sha;
          add_collaborator(repo, login, role="write")  (admin|maintain|write|triage|read|none)
+         add_team(org, slug, members)  (GET /orgs/{org}/teams/{slug}/members)
 Scenario (each records, then sends the webhook unless send=False; see .last_delivery):
   open_pull_request(repo, *, author, files=None, title, body=None, head_ref="feature",
                     base_ref=None, draft=False, from_fork=False) -> PullRequest

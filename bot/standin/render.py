@@ -32,6 +32,7 @@ APP_PERMISSIONS = {
     "checks": "write",
     "contents": "read",
     "issues": "write",
+    "members": "read",
     "metadata": "read",
     "pull_requests": "write",
 }

@@ -155,7 +155,7 @@ def build_app(gh: GitHubStandIn) -> FastAPI:
         if claims["exp"] - time.time() > 600 + 30:
             raise GitHubError(401, "'Expiration time' claim ('exp') is too far in the future")
 
-    def require_token(request: Request, owner: str, repo_name: str) -> Repo:
+    def require_installation(request: Request) -> Token:
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
         if not credential:
             raise GitHubError(401, "Requires authentication")
@@ -165,6 +165,11 @@ def build_app(gh: GitHubStandIn) -> FastAPI:
             token = state.tokens.get(credential)
             if token is None or token.expires_at <= now():
                 raise GitHubError(401, "Bad credentials")
+            return token
+
+    def require_token(request: Request, owner: str, repo_name: str) -> Repo:
+        token = require_installation(request)
+        with state.lock:
             repo = state.repos.get(f"{owner}/{repo_name}")
             # An installation cannot see repositories outside it: GitHub answers 404.
             if repo is None or repo.installation_id != token.installation_id:
@@ -343,6 +348,19 @@ def build_app(gh: GitHubStandIn) -> FastAPI:
             ]
             page, headers = _page(request, items)
             return JSONResponse([gh.renderer.issue_comment(c) for c in page], headers=headers)
+
+    # -- teams ------------------------------------------------------------------------------
+    # https://docs.github.com/en/rest/teams/members#list-team-members
+    @app.get("/orgs/{org}/teams/{team_slug}/members")
+    async def list_team_members(request: Request, org: str, team_slug: str) -> JSONResponse:
+        require_installation(request)
+        with state.lock:
+            members = state.teams.get(f"{org}/{team_slug}".lower())
+            if members is None:
+                raise GitHubError(404, "Not Found", docs=f"{DOCS}/teams/members#list-team-members")
+            items = [gh.renderer.user(login) for login in members]
+        page, headers = _page(request, items)
+        return JSONResponse(page, headers=headers)
 
     # -- collaborators, contents ----------------------------------------------------------
     @app.get("/repos/{owner}/{repo}/collaborators/{username}/permission")

@@ -224,6 +224,13 @@ class GitHubStandIn:
         with self.state.lock:
             self.state.repo(repo).collaborators[login] = role
 
+    def add_team(self, org: str, slug: str, members: list[str]) -> None:
+        """An organisation team (`org/slug`) and its members, for `required_teams` gates."""
+        with self.state.lock:
+            for login in members:
+                self.state.user(login)
+            self.state.teams[f"{org}/{slug}".lower()] = list(members)
+
     # -- scenario helpers (record, then send the webhook GitHub would send) --------------
     def open_pull_request(
         self,

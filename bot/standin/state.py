@@ -192,6 +192,7 @@ class StandInState:
         self.comments: dict[int, IssueComment] = {}
         self.review_comments: dict[int, ReviewComment] = {}
         self.threads: dict[str, ReviewThread] = {}
+        self.teams: dict[str, list[str]] = {}  # "org/team-slug" -> member logins
         self.tokens: dict[str, Token] = {}
         self.token_issuances = 0
         self.requests: list[RequestRecord] = []

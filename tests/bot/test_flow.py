@@ -133,3 +133,33 @@ def test_phase_completed_over_mcp_updates_the_checks_without_a_webhook(env):
     env.engine.link_pull_request(sid, REPO, pr.number, source="mcp")  # as the MCP tool does
     env.drain()
     assert env.checks(pr.head_sha)["Agent OS / 0 Context gathering"] == ("in_progress", None)
+
+
+def test_a_required_team_is_read_from_github_with_the_policy(env):
+    env.gh.add_team("acme", "security", ["sec1"])
+    env.gh.add_collaborator(REPO, "sec1", "write")
+    env.gh.set_files(REPO, {".agent-os/config.yaml": "gates:\n  approvals: 1\n  required_teams: [acme/security]\n"})
+    sid = env.engine.start("spec_creation_v1", "auth").session.session_id
+    pr = env.gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}")
+    env.drain()
+    run_to_gate(env, sid)
+    env.gh.submit_review(REPO, pr.number, "rev", "approved")
+    env.drain()
+    gate = env.engine.gate(sid)
+    assert not gate.satisfied
+    assert "waiting for a member of @acme/security, a required team" in gate.reasons
+    env.gh.submit_review(REPO, pr.number, "sec1", "approved")
+    env.drain()
+    assert env.engine.state(sid).status == "complete"
+    assert env.checks(pr.head_sha)["Agent OS"] == ("completed", "success")
+
+
+def test_an_unknown_team_keeps_the_gate_closed(env):
+    env.gh.set_files(REPO, {".agent-os/config.yaml": "gates:\n  approvals: 1\n  required_teams: [acme/ghosts]\n"})
+    sid = env.engine.start("spec_creation_v1", "auth").session.session_id
+    pr = env.gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}")
+    run_to_gate(env, sid)
+    env.gh.submit_review(REPO, pr.number, "rev", "approved")
+    env.drain()
+    assert env.engine.state(sid).status == "active"
+    assert env.checks(pr.head_sha)["Agent OS"] == ("completed", "action_required")
