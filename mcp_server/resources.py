@@ -10,8 +10,7 @@ from pathlib import Path
 
 from agent_os.engine import Engine
 from agent_os.project import Project
-from agent_os.standards.index import root_labels
-from agent_os.standards.scan import scan
+from agent_os.standards.scan import root_labels, scan
 
 
 def list_standards(project: Project) -> list[str]:

@@ -4,17 +4,18 @@ search` asks it a question. The MCP tool `search_standards` answers from the sam
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..standards import StandardsIndex, SyncReport, default_embedder
-from ..standards.embedder import Embedder
-from ..standards.index import MAX_RESULTS
+from ..standards.models import MAX_RESULTS
 from . import app
 from .common import JsonOpt, ProjectOpt, console, emit_json, err_console, guarded, open_project
+
+if TYPE_CHECKING:
+    from ..standards import Embedder, StandardsIndex, SyncReport
 
 StandardsOpt = Annotated[
     list[Path] | None,
@@ -38,10 +39,14 @@ IndexFileOpt = Annotated[
 
 def make_embedder() -> Embedder:
     """The embedder the commands use: the real model (tests substitute a test double)."""
+    from ..standards import default_embedder
+
     return default_embedder()
 
 
-def _open(project: Path | None, standards: list[Path] | None, index_file: Path | None):
+def _open(project: Path | None, standards: list[Path] | None, index_file: Path | None) -> StandardsIndex:
+    from ..standards import StandardsIndex
+
     proj = open_project(project, index=index_file, standards=standards or None)
     return StandardsIndex.open(proj, make_embedder())
 

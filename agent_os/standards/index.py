@@ -29,14 +29,13 @@ from .chunking import DEFAULT_MAX_TOKENS, parse_document
 from .embedder import Embedder, default_embedder
 from .fusion import RRF_K, fts_query, reciprocal_rank_fusion
 from .pack import load_pack
-from .models import MODES, ParsedDocument, SearchResponse, SearchResult, SyncReport
-from .scan import FoundFile, Root, fingerprint, scan
+from .models import MAX_RESULTS, MODES, ParsedDocument, SearchResponse, SearchResult, SyncReport
+from .scan import FoundFile, Root, fingerprint, root_labels, scan
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 MAX_QUERY_CHARS = 2000
-MAX_RESULTS = 20
 CANDIDATES = 30
 """How many hits each retriever hands to the fusion; deeper pools add noise, not recall."""
 MAX_RESULT_CHARS = 900
@@ -60,32 +59,6 @@ class DocumentInfo(NamedTuple):
     path: str
     title: str
     tags: tuple[str, ...] = ()
-
-
-def root_labels(project: Project) -> list[Root]:
-    """The project's standards roots with their labels: `shipped`, `project`, or the path."""
-    roots: list[Root] = []
-    used: set[str] = set()
-    shipped = shipped_standards_dir().resolve()
-    own = (project.agent_os_dir / "standards").resolve()
-    for raw in project.standards_roots():
-        path = Path(raw).expanduser()
-        path = (path if path.is_absolute() else project.root / path).resolve()
-        if path == shipped:
-            label = "shipped"
-        elif path == own:
-            label = "project"
-        else:
-            try:
-                label = path.relative_to(project.root).as_posix()
-            except ValueError:
-                label = str(path)
-        base, n = label, 2
-        while label in used:
-            label, n = f"{base}#{n}", n + 1
-        used.add(label)
-        roots.append(Root(label, path))
-    return roots
 
 
 def _sha(data: bytes | str) -> str:

@@ -8,6 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+MAX_RESULTS = 20
+"""The most passages one search returns."""
+
 Mode = Literal["hybrid", "vector", "keyword"]
 Retriever = Literal["vector", "keyword", "both"]
 MODES: tuple[str, ...] = ("hybrid", "vector", "keyword")

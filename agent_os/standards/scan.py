@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..resources import shipped_standards_dir
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 SKIPPED_NAMES = frozenset({"readme.md"})
 """A folder's README describes the library; it is not a standard."""
@@ -81,3 +87,29 @@ def _inside(path: Path, root: Path) -> bool:
 def fingerprint(files: list[FoundFile]) -> dict[tuple[str, str], tuple[int, int]]:
     """(root label, path) -> (mtime_ns, size): what a freshness check compares."""
     return {f.key: (f.mtime_ns, f.size) for f in files}
+
+
+def root_labels(project: Project) -> list[Root]:
+    """The project's standards roots with their labels: `shipped`, `project`, or the path."""
+    roots: list[Root] = []
+    used: set[str] = set()
+    shipped = shipped_standards_dir().resolve()
+    own = (project.agent_os_dir / "standards").resolve()
+    for raw in project.standards_roots():
+        path = Path(raw).expanduser()
+        path = (path if path.is_absolute() else project.root / path).resolve()
+        if path == shipped:
+            label = "shipped"
+        elif path == own:
+            label = "project"
+        else:
+            try:
+                label = path.relative_to(project.root).as_posix()
+            except ValueError:
+                label = str(path)
+        base, n = label, 2
+        while label in used:
+            label, n = f"{base}#{n}", n + 1
+        used.add(label)
+        roots.append(Root(label, path))
+    return roots
