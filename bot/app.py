@@ -70,8 +70,20 @@ class Bot:
         return webhook_router(self.settings, self.store, self.metrics, self.worker.wake)
 
 
-def create_app(settings: Settings, engine: Engine) -> FastAPI:
-    """The GitHub App alone: `POST /webhooks/github` and `GET /healthz`."""
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The GitHub App alone: `POST /webhooks/github` and `GET /healthz`.
+
+    With no arguments it reads its settings from the environment (`AGENT_OS_APP_ID`,
+    `AGENT_OS_PRIVATE_KEY`, `AGENT_OS_WEBHOOK_SECRET`, `AGENT_OS_DB`, `AGENT_OS_GITHUB_URL`)
+    and opens the project's session database, so `uvicorn --factory bot.app:create_app`
+    serves it. `agent-os serve` serves this beside the MCP server and the session pages.
+    """
+    settings = settings or Settings()
+    owns_engine = engine is None
+    if engine is None:
+        from agent_os.project import Project
+
+        engine = Engine.open(Project.open(settings.project, db=settings.db))
     bot = Bot.build(settings, engine)
 
     @asynccontextmanager
@@ -81,6 +93,8 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
             yield
         finally:
             bot.stop()
+            if owns_engine:
+                engine.close()
 
     app = FastAPI(title="Agent OS GitHub App", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(bot.router())

@@ -47,6 +47,8 @@ SESSION_LINE = re.compile(r"^\s*Agent-OS-Session:\s*(ses_[a-z0-9]{6,32})\s*$", r
 SPEC_PATH = re.compile(rf"^{re.escape(AGENT_OS_DIR)}/specs/([^/]+)/")
 COMMAND = re.compile(r"^\s*/agent-os(?=\s|$)(?:\s+(\S+))?", re.IGNORECASE)  # not /agent-osx
 WRITE_ROLES = {"admin", "maintain", "write"}
+REVIEW_STATES = {"APPROVED": "approved", "CHANGES_REQUESTED": "changes_requested",
+                 "COMMENTED": "commented", "DISMISSED": "dismissed"}
 PR_ACTIONS = {"opened", "reopened", "edited", "synchronize", "ready_for_review"}
 
 
@@ -114,10 +116,13 @@ class Handlers:
                 sid = self.engine.session_for_spec_dir(spec_dir)
                 if sid:
                     wanted.setdefault(sid, "spec_files")
+        newly: set[str] = set()
         for sid, source in wanted.items():
             try:
                 self.engine.link_pull_request(sid, repo, pr.number, author=pr.user.login or None,
                                               head_sha=pr.head.sha or None, source=source)
+                if sid not in linked:
+                    newly.add(sid)
                 linked.add(sid)
             except AgentOSError as exc:  # an id from another project, or mistyped
                 log.info("PR %s#%d names %s, which is not linked: %s", repo, pr.number, sid, exc.message)
@@ -128,6 +133,8 @@ class Handlers:
                 self.engine.link_pull_request(sid, repo, pr.number, head_sha=pr.head.sha, source="webhook")
                 self.engine.set_head(sid, pr.head.sha)
         self._apply_gate_policy(repo, pr.base.ref, linked)
+        if newly:
+            self._backfill_reviews(repo, pr.number, newly)
         self.outbox.sync_pull_request(repo, pr.number)
         if self.store.status_comment(repo, pr.number) is not None:
             self.outbox.update_status_comment(repo, pr.number)
@@ -193,6 +200,23 @@ class Handlers:
         if sessions:
             self.outbox.sync_pull_request(repo, number)
         return f"review {state} recorded on {len(sessions)} session(s)"
+
+    def _backfill_reviews(self, repo: str, number: int, session_ids: set[str]) -> None:
+        """Record the PR's reviews that came before the link (or while we were down).
+
+        Reviews are counted from when we learn of them, so one that predates the phase's
+        gate still does not approve it; one that arrives again by webhook is not doubled.
+        """
+        reviews = self.github.paginate(self._installation(repo), f"/repos/{repo}/pulls/{number}/reviews")
+        for raw in reviews:
+            state = REVIEW_STATES.get(str(raw.get("state", "")).upper())
+            user = raw.get("user") or {}
+            if state is None or not isinstance(raw.get("id"), int):
+                continue
+            for sid in session_ids:
+                self.engine.record_review(sid, ReviewInput(
+                    reviewer=user.get("login") or "ghost", state=state, review_id=raw["id"],
+                    commit_id=raw.get("commit_id"), is_bot=user.get("type") == "Bot"))
 
     def on_pull_request_review_comment(self, event: Event) -> str:
         if event.action not in ("created", "edited", "deleted"):
@@ -292,6 +316,7 @@ class Handlers:
             self.engine.link_pull_request(sid, repo, number, head_sha=head, source="webhook")
             self.engine.set_head(sid, head)
         self._apply_gate_policy(repo, pull["base"]["ref"], sessions)
+        self._backfill_reviews(repo, number, sessions)
         self.store.forget_check_digests(repo, head)
         self.outbox.sync_pull_request(repo, number)
 

@@ -163,3 +163,24 @@ def test_an_unknown_team_keeps_the_gate_closed(env):
     env.drain()
     assert env.engine.state(sid).status == "active"
     assert env.checks(pr.head_sha)["Agent OS"] == ("completed", "action_required")
+
+
+def test_a_review_delivered_before_the_pr_it_belongs_to_still_counts(env):
+    """Out of order: the approval's webhook arrives before the PR's `opened` one."""
+    sid = env.engine.start("spec_creation_v1", "auth").session.session_id
+    run_to_gate(env, sid)
+    pr = env.gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}", send=False)
+    opened = env.gh.deliveries[-1]
+    env.gh.submit_review(REPO, pr.number, "rev", "approved")
+    review = env.gh.deliveries[-1]
+    env.drain()
+    assert env.engine.state(sid).status == "active"  # nothing linked yet: the review had nowhere to go
+    env.gh.send(opened)
+    env.drain()
+    assert env.engine.state(sid).status == "complete"
+    assert env.checks(pr.head_sha)["Agent OS"] == ("completed", "success")
+    # The same review reaching us again (a new delivery of it) is not a second approval.
+    env.gh.send(env.gh.build_delivery("pull_request_review", review.payload))
+    env.drain()
+    gate = env.engine.state(sid).phases[5].gate
+    assert [a.reviewer for a in gate.approvals] == ["rev"]
