@@ -1,0 +1,210 @@
+"""GitHub App benchmark: webhook acknowledgement, sustained processing, approval to green check.
+
+Run from the repository root:  python bench/bench_bot.py [--acks 1000] [--burst 300] [--approvals 15] [--json]
+
+The bot runs as the product runs it, `agent-os serve` in its own process (one uvicorn
+worker, the SQLite store, githubkit over real HTTP); the local GitHub stand-in runs in
+this process and plays GitHub. Measured:
+  - acknowledgement latency: signed `ping` deliveries POSTed one after another; the time
+    from sending to the 202 (the delivery is recorded durably before the answer);
+  - sustained deliveries per second: a burst of review webhooks on a linked pull request
+    (each recorded in the session, each change re-posting the PR's checks on the
+    stand-in), sent by four concurrent senders, from the first POST until the store has processed them all;
+  - approval to check: a reviewer's approval webhook sent for a session waiting at its
+    gate, until the stand-in shows the overall `Agent OS` check as `success`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from agent_os.engine import Engine
+from agent_os.project import Project
+from bot.signatures import sign
+from bot.standin import GitHubStandIn
+
+REPO = "acme/webapp"
+SECRET = "bench-secret"
+SUMMARY = {"summary": "Wrote the change and checked it against the spec, line by line."}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 120.0, step: float = 0.005) -> bool:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def serve(root: Path, gh: GitHubStandIn, key: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "AGENT_OS_APP_ID": str(gh.app.id), "AGENT_OS_PRIVATE_KEY": str(key),
+           "AGENT_OS_WEBHOOK_SECRET": SECRET, "AGENT_OS_GITHUB_URL": gh.url,
+           "AGENT_OS_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    proc = subprocess.Popen([sys.executable, "-m", "agent_os.cli", "serve", "--project", str(root),
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    if not wait_for(up, 60, 0.1):
+        proc.kill()
+        raise SystemExit("agent-os serve did not start")
+    return proc
+
+
+def done_count(db: Path) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute("SELECT count(*) FROM bot_deliveries WHERE status = 'done'").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def gated_session(engine: Engine, gh: GitHubStandIn, n: int) -> tuple[str, object]:
+    """A session whose last phase waits at its gate, and its PR, linked and checked."""
+    sid = engine.start("gated_v1", f"feature {n}", author="dev").session.session_id
+    engine.complete_phase(sid, 0, SUMMARY)
+    engine.complete_phase(sid, 1, SUMMARY)
+    pr = gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}", head_ref=f"f{n}")
+    return sid, pr
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--acks", type=int, default=1000, help="ping deliveries for ack latency")
+    parser.add_argument("--burst", type=int, default=300, help="review deliveries in the throughput burst")
+    parser.add_argument("--approvals", type=int, default=15, help="gated sessions to approve")
+    parser.add_argument("--settle", type=float, default=12.0,
+                        help="seconds to let the server load the embedding model in the background "
+                        "before measuring (its first seconds are busy with that, not with webhooks)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+
+    figures: dict[str, object] = {
+        "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()}, "
+                   f"Python {platform.python_version()}",
+    }
+    with tempfile.TemporaryDirectory(prefix="agent-os-bench-bot-") as tmp_name:
+        root = Path(tmp_name)
+        engine = Engine.open(Project.open(root))
+        engine.create_workflow("gated_v1", "new_spec", ["Write", {"title": "Review", "gate": True}])
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/webhooks/github"
+        with GitHubStandIn(webhook_secret=SECRET) as gh:
+            gh.create_repo(REPO, files={".agent-os/config.yaml": "gates:\n  approvals: 1\n"},
+                           collaborators={"dev": "write", "rev": "write"})
+            key = root / "app.pem"
+            key.write_text(gh.private_key_pem)
+            gh.set_webhook(url, SECRET)
+            server = serve(root, gh, key, port)
+            time.sleep(args.settle)
+            try:
+                with httpx.Client(timeout=30) as client:
+                    figures["ack_ms"] = ack_latency(client, url, args.acks)
+                    figures["burst"] = burst(client, url, engine, gh, root, args.burst)
+                figures["approval_to_check_ms"] = approval_to_check(engine, gh, args.approvals)
+            finally:
+                server.terminate()
+                server.wait(20)
+        engine.close()
+
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    a, b, c = figures["ack_ms"], figures["burst"], figures["approval_to_check_ms"]
+    print(f"GitHub App benchmark ({figures['machine']}); bot = `agent-os serve`, one process")
+    print(f"  webhook ack (202), {a['n']} pings     p50 {a['p50']} ms   p99 {a['p99']} ms   max {a['max']} ms")
+    print(f"  sustained processing, {b['n']} reviews  {b['per_s']} deliveries/s  "
+          f"({b['seconds']} s; the POSTs alone took {b['post_seconds']} s)")
+    print(f"  approval webhook -> 'Agent OS' success on the stand-in, {c['n']} gates   "
+          f"p50 {c['p50']} ms   p95 {c['p95']} ms")
+    return 0
+
+
+def ack_latency(client: httpx.Client, url: str, n: int) -> dict[str, float]:
+    body = json.dumps({"zen": "Design for failure.", "hook_id": 1}).encode()
+    headers = {"X-Hub-Signature-256": sign(SECRET, body), "X-GitHub-Event": "ping",
+               "Content-Type": "application/json"}
+    times = []
+    for _ in range(20):  # warm the connection
+        client.post(url, content=body, headers={**headers, "X-GitHub-Delivery": str(uuid.uuid4())})
+    for _ in range(n):
+        t0 = time.perf_counter()
+        response = client.post(url, content=body, headers={**headers, "X-GitHub-Delivery": str(uuid.uuid4())})
+        times.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 202, response.text
+    return {"n": n, "p50": round(statistics.median(times), 2), "p99": round(percentile(times, 0.99), 2),
+            "max": round(max(times), 2)}
+
+
+def burst(client: httpx.Client, url: str, engine: Engine, gh: GitHubStandIn, root: Path,
+          n: int) -> dict[str, float]:
+    db = root / ".agent-os" / "agent_os.db"
+    sid = engine.start("gated_v1", "burst", author="dev").session.session_id
+    pr = gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}", head_ref="burst")
+    wait_for(lambda: "Agent OS" in gh.check_runs(REPO, pr.head_sha))
+    deliveries = []
+    for i in range(n):
+        gh.submit_review(REPO, pr.number, "rev", "commented", body=f"note {i}", send=False)
+        deliveries.append(gh.deliveries[-1])
+    before = done_count(db)
+    t0 = time.perf_counter()
+    # Four senders at once, as GitHub delivers concurrently; one sender would be the bottleneck.
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(lambda d: client.post(url, content=d.body, headers=d.headers).status_code,
+                              deliveries))
+    assert set(codes) == {202}, set(codes)
+    posted = time.perf_counter() - t0
+    wait_for(lambda: done_count(db) >= before + n, step=0.01)
+    seconds = time.perf_counter() - t0
+    return {"n": n, "seconds": round(seconds, 2), "post_seconds": round(posted, 2),
+            "per_s": round(n / seconds, 1)}
+
+
+def approval_to_check(engine: Engine, gh: GitHubStandIn, n: int) -> dict[str, float]:
+    times = []
+    for i in range(n):
+        _, pr = gated_session(engine, gh, i)
+        runs = lambda: gh.check_runs(REPO, pr.head_sha)  # noqa: E731
+        wait_for(lambda: runs().get("Agent OS") is not None and runs()["Agent OS"].conclusion == "action_required")
+        t0 = time.perf_counter()
+        gh.submit_review(REPO, pr.number, "rev", "approved")  # returns once the bot answered 202
+        ok = wait_for(lambda: runs()["Agent OS"].conclusion == "success", step=0.002)
+        if not ok:
+            raise SystemExit(f"gate {i} never turned green")
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"n": n, "p50": round(statistics.median(times), 1), "p95": round(percentile(times, 0.95), 1)}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
