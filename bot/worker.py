@@ -50,7 +50,11 @@ class Worker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                return  # still finishing an item: leave it the stop flag
             self._thread = None
+        # Stopped: `run_pending` and `drain` may drive the work synchronously again.
+        self._stop.clear()
 
     def wake(self) -> None:
         """Look for work now."""

@@ -172,3 +172,12 @@ def test_a_restarted_server_sends_what_was_queued_and_retries_failed_deliveries(
         assert env.engine.sessions_for_pull_request(REPO, 2) == [other]
     finally:
         server.stop()
+
+
+def test_a_stopped_worker_can_still_be_drained_by_hand(env):
+    env.bot.worker.stop()
+    sid = env.engine.start("spec_creation_v1", "auth").session.session_id
+    pr = env.gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}")
+    assert "Agent OS" not in env.checks(pr.head_sha)  # recorded, not yet processed
+    env.bot.worker.drain(timeout=15)
+    assert "Agent OS" in env.checks(pr.head_sha)
