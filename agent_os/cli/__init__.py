@@ -11,6 +11,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown: docstring paragraphs reflow to the terminal's width instead of keeping
+    # their source line breaks.
+    rich_markup_mode="markdown",
 )
 
 # Each module registers its commands on `app`.
