@@ -123,12 +123,9 @@ async def _wait_for(predicate: Callable[[], bool], narrator: Narrator, timeout: 
 
 def _tool_result(result: Any) -> tuple[bool, Any]:
     """(ok, structured data or error text) of an MCP tool call."""
-    if result.is_error if hasattr(result, "is_error") else result.isError:
+    if result.is_error:
         return False, " ".join(getattr(c, "text", "") for c in result.content)
-    data = getattr(result, "structured_content", None)
-    if data is None:
-        data = getattr(result, "structuredContent", None)
-    return True, data
+    return True, result.structured_content
 
 
 async def play(console: Console, result: DemoResult, *, keep: bool = False, project_dir: Path | None = None) -> DemoResult:
@@ -170,7 +167,9 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
         settings = Settings(app_id=gh.app.id, private_key=key, webhook_secret=SECRET, github_url=gh.url,
                             public_url=f"http://127.0.0.1:{port}", project=project_dir,
                             backoff_base=0.2, backoff_max=2.0)
-        server = BackgroundServer(create_team_app(settings, project=project, engine=engine), port=port)
+        app = create_team_app(settings, project=project, engine=engine)
+        bot = app.state.bot
+        server = BackgroundServer(app, port=port)
         server.start()
         stack.callback(server.stop)
         gh.set_webhook(server.url + "/webhooks/github", SECRET)
@@ -249,7 +248,10 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
                       await _wait_for(lambda: overall() == "action_required", narrator), f"conclusion: {overall()}")
 
         gh.submit_review(REPO, pr.number, AUTHOR, "approved")
-        await anyio.sleep(1.0)
+        # Wait until the bot has processed that delivery, so "ignored" is a result, not a race.
+        author_review = gh.last_delivery.id
+        await _wait_for(lambda: (d := bot.store.delivery(author_review)) is not None and d.status == "done",
+                        narrator)
         ok, state = await call("get_workflow_state", session_id=sid)
         narrator.step(f"@{AUTHOR} (the author) approves: ignored", ok and state["status"] == "active"
                       and overall() == "action_required")
