@@ -703,9 +703,15 @@ class Engine:
                 return s.id
         return None
 
-    def record_review_comment(self, session_id: str, comment: views.ReviewCommentInput) -> None:
-        """Record a review comment (or its edit or deletion) on one of the session's files."""
+    def record_review_comment(self, session_id: str, comment: views.ReviewCommentInput) -> bool:
+        """Record a review comment (or its edit or deletion) on one of the session's spec files.
+
+        Comments on other files of the pull request are code review, not the spec's: they
+        are not recorded (False), so they neither reach the agent nor hold a gate.
+        """
         rec = self._session(session_id)
+        if not _within(comment.path, rec.spec_dir):
+            return False
         with self.store.transaction():
             self.store.upsert_comment(rec.id, CommentRecord(
                 comment.comment_id, comment.thread_id, comment.path, comment.line, comment.body, comment.author,
@@ -713,10 +719,16 @@ class Engine:
             self.store.add_event(rec.id, f"review_comment_{comment.state}", None, path=comment.path,
                                  author=comment.author)
         self._notify(rec.id, "review_comment")
+        return True
 
-    def set_thread_resolved(self, session_id: str, thread_id: str, resolved: bool, comment_ids: list[int]) -> None:
-        """Record that a review thread (holding `comment_ids`) was resolved or reopened."""
+    def set_thread_resolved(self, session_id: str, thread_id: str, resolved: bool, comment_ids: list[int]) -> bool:
+        """Record that a review thread (holding `comment_ids`) was resolved or reopened.
+
+        A thread none of whose comments the session recorded is not about its spec: ignored (False).
+        """
         rec = self._session(session_id)
+        if not {c.comment_id for c in self.store.comments(rec.id)} & set(comment_ids):
+            return False
         with self.store.transaction():
             self.store.set_thread(rec.id, thread_id, resolved)
             for cid in comment_ids:
@@ -726,6 +738,7 @@ class Engine:
                                  thread_id=thread_id)
             self._settle_gate(rec.id)
         self._notify(rec.id, "review_thread")
+        return True
 
     def review_feedback(self, session_id: str) -> views.ReviewFeedback:
         """Open review threads on the session's spec files, and who requested changes."""
@@ -794,3 +807,8 @@ def _next_step(rec: SessionRecord, current: PhaseRecord | None, phases: list[vie
                 f"A reviewer approves the pull request, or someone runs `agent-os approve {rec.id} --by NAME`.")
     return (f"Work on phase {current.number} ({current.title}): read get_current_phase('{rec.id}'), do the work, "
             f"then call complete_phase with the evidence it asks for.")
+
+
+def _within(path: str, directory: str) -> bool:
+    """Whether repository path `path` lies inside `directory` (both relative, POSIX)."""
+    return path.startswith(directory.strip("/") + "/")

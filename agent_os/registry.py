@@ -27,6 +27,10 @@ class Registry:
                 out += [(d, source) for d in sorted(root.iterdir()) if (d / WORKFLOW_FILE).is_file()]
         return out
 
+    def names(self) -> list[str]:
+        """Names of every workflow directory, loadable or not (a project's hides a shipped one)."""
+        return sorted({d.name for d, _ in self._candidates()})
+
     def directory(self, name: str) -> tuple[Path, str]:
         """The directory of workflow `name` and where it comes from ("project" or "shipped")."""
         if not isinstance(name, str) or not name.strip():
@@ -34,10 +38,9 @@ class Registry:
         for directory, source in self._candidates():
             if directory.name == name:
                 return directory, source
-        known = sorted({d.name for d, _ in self._candidates()})
         raise NotFoundError(
             f"No workflow named {name!r}.",
-            hint=f"Known workflows: {', '.join(known) or 'none'}. Create one with create_workflow.",
+            hint=f"Known workflows: {', '.join(self.names()) or 'none'}. Create one with create_workflow.",
         )
 
     def load(self, name: str) -> Workflow:

@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -33,25 +31,17 @@ from pathlib import Path
 
 import httpx
 
+from common import machine, percentile
+
 from agent_os.engine import Engine
 from agent_os.project import Project
+from bot.serving import free_port
 from bot.signatures import sign
 from bot.standin import GitHubStandIn
 
 REPO = "acme/webapp"
 SECRET = "bench-secret"
 SUMMARY = {"summary": "Wrote the change and checked it against the spec, line by line."}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(predicate, timeout: float = 120.0, step: float = 0.005) -> bool:
@@ -111,8 +101,7 @@ def main() -> int:
     args = parser.parse_args()
 
     figures: dict[str, object] = {
-        "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()}, "
-                   f"Python {platform.python_version()}",
+        "machine": machine(),
     }
     with tempfile.TemporaryDirectory(prefix="agent-os-bench-bot-") as tmp_name:
         root = Path(tmp_name)

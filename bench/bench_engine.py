@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from common import machine, percentile
+
 from agent_os.engine import Engine
 from agent_os.project import Project
 
 EVIDENCE = {"summary": "Did the work of this phase and checked it against the spec."}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def timed(fn) -> float:
@@ -59,7 +55,7 @@ def main() -> None:
         "state (load)": states,
     }
     result = {
-        "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
+        "machine": machine(),
         "sessions": args.sessions,
         "reopen_ms": round(reopen, 2),
         "ops": {k: {"n": len(v), "p50_ms": round(statistics.median(v), 2), "p95_ms": round(percentile(v, 0.95), 2)}

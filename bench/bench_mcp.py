@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,16 +39,14 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from common import percentile
+
 from agent_os.project import Project
 from agent_os.tokens import TokenStore
+from bot.serving import free_port
 
 QUERIES = Path(__file__).with_name("search_queries.yaml")
 FIRST_QUERY = "how do we avoid race conditions when two requests update the same row"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def agent_os_command() -> list[str]:
@@ -65,12 +62,6 @@ def agent_os_command() -> list[str]:
 def queries() -> list[str]:
     items = yaml.safe_load(QUERIES.read_text(encoding="utf-8")) or []
     return [q["query"] for q in items if isinstance(q, dict) and q.get("query")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def new_project(root: Path, name: str) -> Path:

@@ -20,19 +20,14 @@ from pathlib import Path
 
 import yaml
 
+from common import percentile
+
 from agent_os.project import Project
 from agent_os.resources import shipped_standards_dir
 from agent_os.standards import StandardsIndex, default_embedder
 
 QUERIES = Path(__file__).with_name("search_queries.yaml")
 MODES = ("vector", "keyword", "hybrid")
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of `values`."""
-    ordered = sorted(values)
-    rank = max(1, round(pct / 100 * len(ordered) + 0.5 - 1e-9))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 def load_queries(path: Path = QUERIES) -> list[dict]:
@@ -140,7 +135,7 @@ def main() -> int:
                     index.search(texts[i % len(texts)], mode=mode)
                     times.append((time.perf_counter() - t0) * 1000)
                 passes.append(
-                    {"p50_ms": round(percentile(times, 50), 2), "p95_ms": round(percentile(times, 95), 2)}
+                    {"p50_ms": round(percentile(times, 0.5), 2), "p95_ms": round(percentile(times, 0.95), 2)}
                 )
             best = min(passes, key=lambda p: p["p95_ms"])
             latency[mode] = {"n": rounds, **best, "passes": passes}

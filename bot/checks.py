@@ -98,8 +98,7 @@ def phase_check(session: SessionState, phase: PhaseSummary, *, prefixed: bool, p
     summary = [f"**{session.workflow}** — phase {phase.number} of {len(session.phases) - 1}: "
                f"{phase.title} ({state_word(phase.state)})."]
     if phase.gate is not None and phase.state == "awaiting_approval":
-        summary.append("A person approves this phase: approve the pull request (the session's "
-                       "author cannot approve their own work).")
+        summary.append(f"A person approves this phase by approving the pull request. {phase.gate.policy}")
     if url:
         summary.append(f"[Session {session.session_id}]({url})")
     return CheckSpec(

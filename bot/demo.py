@@ -26,11 +26,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from bot.checks import OVERALL
+
 DATA = Path(__file__).parent / "demo_data"
 REPO = "acme/webapp"
 AUTHOR = "alice"
 REVIEWER = "bob"
-OVERALL = "Agent OS"
 SECRET = "demo-webhook-secret"
 
 
@@ -94,7 +95,12 @@ class Narrator:
         self.live.update(self.render())
 
 
-def _write_project(root: Path) -> None:
+SPEC_FILES: dict[int, list[str]] = {0: [], 1: ["srd.md"], 2: ["specs.md"], 3: ["tasks.md"],
+                                     4: ["implementation.md", "README.md"], 5: []}
+"""The spec files each phase of spec_creation_v1 checks, written just before it completes."""
+
+
+def write_demo_project(root: Path) -> None:
     """The small application the agent is writing a spec for (phase 0 reviews these files)."""
     (root / "README.md").write_text("# Acme API\n\nA small web API; every endpoint is open today.\n",
                                     encoding="utf-8")
@@ -103,8 +109,15 @@ def _write_project(root: Path) -> None:
     models.write_text("class User:\n    id: int\n    email: str  # unique\n", encoding="utf-8")
 
 
-def _evidence(phase: int) -> dict[str, Any]:
+def demo_evidence(phase: int) -> dict[str, Any]:
+    """The evidence an honest agent reports for `phase` of the demo spec."""
     return json.loads((DATA / "evidence" / f"phase-{phase}.json").read_text(encoding="utf-8"))
+
+
+def write_spec_files(spec_dir: Path, phase: int) -> None:
+    """Write the demo spec's files that `phase` checks into `spec_dir`."""
+    for name in SPEC_FILES[phase]:
+        shutil.copyfile(DATA / "spec" / name, spec_dir / name)
 
 
 def _spec_file(name: str) -> str:
@@ -159,7 +172,7 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
         key = project_dir / ".agent-os" / "demo-app.pem"
         key.parent.mkdir(parents=True, exist_ok=True)
         key.write_text(gh.private_key_pem, encoding="utf-8")
-        _write_project(project_dir)
+        write_demo_project(project_dir)
         project = Project.open(project_dir)
         engine = Engine.open(project)
         stack.callback(engine.close)
@@ -203,7 +216,7 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
         top = hits["results"][0]["path"] if ok and hits.get("results") else "nothing"
         narrator.step("search_standards('refresh token rotation')", ok, f"top hit: {top}")
 
-        ok, _ = await call("complete_phase", session_id=sid, phase=0, evidence=_evidence(0))
+        ok, _ = await call("complete_phase", session_id=sid, phase=0, evidence=demo_evidence(0))
         narrator.step("Phase 0 Context gathering: evidence accepted", ok)
 
         # The pull request, linked by its body; the bot posts a check run per phase.
@@ -216,26 +229,24 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
         linked = await _wait_for(lambda: OVERALL in gh.check_runs(REPO, pr_head["sha"]), narrator)
         narrator.step(f"Opened PR {REPO}#{pr.number}; the bot linked it and posted checks", linked)
 
-        (spec / "srd.md").write_text(_spec_file("srd.md"), encoding="utf-8")
-        wrong = {**_evidence(1), "functional_requirements": _evidence(1)["functional_requirements"] + 4}
+        write_spec_files(spec, 1)
+        wrong = {**demo_evidence(1), "functional_requirements": demo_evidence(1)["functional_requirements"] + 4}
         ok, refusal = await call("complete_phase", session_id=sid, phase=1, evidence=wrong)
         narrator.step("Phase 1 with a wrong requirement count: refused", not ok and "functional_requirements" in str(refusal),
                       "the checkpoint counted the FR- items in srd.md")
-        ok, _ = await call("complete_phase", session_id=sid, phase=3, evidence=_evidence(3))
+        ok, _ = await call("complete_phase", session_id=sid, phase=3, evidence=demo_evidence(3))
         narrator.step("Skipping ahead to phase 3: refused", not ok)
-        ok, _ = await call("complete_phase", session_id=sid, phase=1, evidence=_evidence(1))
+        ok, _ = await call("complete_phase", session_id=sid, phase=1, evidence=demo_evidence(1))
         narrator.step("Phase 1 Requirements: evidence accepted", ok)
 
-        for number, title, files in ((2, "Technical design", ["specs.md"]), (3, "Task breakdown", ["tasks.md"]),
-                                     (4, "Implementation guidance", ["implementation.md", "README.md"])):
-            for name in files:
-                (spec / name).write_text(_spec_file(name), encoding="utf-8")
-            ok, data = await call("complete_phase", session_id=sid, phase=number, evidence=_evidence(number))
+        for number, title in ((2, "Technical design"), (3, "Task breakdown"), (4, "Implementation guidance")):
+            write_spec_files(spec, number)
+            ok, data = await call("complete_phase", session_id=sid, phase=number, evidence=demo_evidence(number))
             narrator.step(f"Phase {number} {title}: evidence accepted", ok, "" if ok else str(data)[:120])
 
-        pr_head["sha"] = gh.push(REPO, pr.number, {f"{spec_rel}/{n}": _spec_file(n) for n in
-                                                  ("srd.md", "specs.md", "tasks.md", "implementation.md", "README.md")})
-        evidence5 = {**_evidence(5), "pull_request": f"{REPO}#{pr.number}"}
+        pr_head["sha"] = gh.push(REPO, pr.number, {f"{spec_rel}/{n}": _spec_file(n)
+                                                  for names in SPEC_FILES.values() for n in names})
+        evidence5 = {**demo_evidence(5), "pull_request": f"{REPO}#{pr.number}"}
         ok, done = await call("complete_phase", session_id=sid, phase=5, evidence=evidence5)
         waiting = ok and done["phase_state"] == "awaiting_approval"
         narrator.step("Phase 5 Team review: checkpoint passed, waiting at the gate", waiting)
@@ -275,20 +286,10 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
     return result
 
 
-def quiet_logs() -> None:
-    """Keep library chatter (the MCP SDK's, httpx's, the model loader's) out of the live view."""
-    import logging
-
-    for name in ("mcp", "httpx", "httpx2", "sentence_transformers", "uvicorn", "uvicorn.access", "bot",
-                 "agent_os"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def run(console: Console | None = None, *, keep: bool = False, project_dir: Path | None = None) -> DemoResult:
     """Run the demo synchronously; failures are recorded as a failed step, never raised."""
     console = console or Console()
     result = DemoResult()
-    quiet_logs()
 
     async def main() -> None:
         try:

@@ -10,13 +10,16 @@ ignored), the way gidgethub hands handlers the parsed JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+_M = TypeVar("_M", bound=_Model)
 
 
 class User(_Model):
@@ -37,13 +40,6 @@ class PullRequest(_Model):
     head: Ref = Ref()
     base: Ref = Ref()
     state: str = "open"
-
-
-class Review(_Model):
-    id: int
-    state: str
-    user: User | None = None
-    commit_id: str | None = None
 
 
 class ReviewComment(_Model):
@@ -125,8 +121,3 @@ class Event:
     def part(self, model: type[_M], key: str) -> _M:
         """The payload's `key` validated as `model` (raises pydantic's ValidationError)."""
         return model.model_validate(self.payload.get(key))
-
-
-from typing import TypeVar  # noqa: E402
-
-_M = TypeVar("_M", bound=_Model)

@@ -32,7 +32,6 @@ from .events import (
     Issue,
     IssueComment,
     PullRequest,
-    Review,
     ReviewComment,
     Thread,
 )
@@ -69,6 +68,17 @@ def parse_command(body: str | None) -> str | None:
     if match is None:
         return None
     return (match.group(1) or "").lower()
+
+
+def review_input(raw: dict) -> ReviewInput | None:
+    """A review from a webhook or the REST list, as the engine records it (None: not a verdict,
+    e.g. a pending review)."""
+    state = REVIEW_STATES.get(str(raw.get("state", "")).upper())
+    user = raw.get("user") or {}
+    if state is None or not isinstance(raw.get("id"), int):
+        return None
+    return ReviewInput(reviewer=user.get("login") or "ghost", state=state, review_id=raw["id"],
+                       commit_id=raw.get("commit_id"), is_bot=user.get("type") == "Bot")
 
 
 class PermanentError(Exception):
@@ -185,21 +195,17 @@ class Handlers:
     def on_pull_request_review(self, event: Event) -> str:
         if event.action not in ("submitted", "edited", "dismissed"):
             return f"ignored: pull_request_review.{event.action}"
-        repo = self._repo(event)
-        number = event.part(PullRequest, "pull_request").number
-        review = event.part(Review, "review")
-        state = "dismissed" if event.action == "dismissed" else review.state.lower()
-        if state not in ("approved", "changes_requested", "commented", "dismissed"):
-            return f"ignored: review state {review.state}"
+        repo, number = self._pull(event)
+        raw = event.payload.get("review") or {}
+        review = review_input({**raw, "state": "dismissed"} if event.action == "dismissed" else raw)
+        if review is None:
+            return f"ignored: review state {raw.get('state')!r}"
         sessions = self.engine.sessions_for_pull_request(repo, number)
-        user = review.user
         for sid in sessions:
-            self.engine.record_review(sid, ReviewInput(
-                reviewer=user.login if user else "ghost", state=state, review_id=review.id,
-                commit_id=review.commit_id, is_bot=bool(user and user.type == "Bot")))
+            self.engine.record_review(sid, review)
         if sessions:
             self.outbox.sync_pull_request(repo, number)
-        return f"review {state} recorded on {len(sessions)} session(s)"
+        return f"review {review.state} recorded on {len(sessions)} session(s)"
 
     def _backfill_reviews(self, repo: str, number: int, session_ids: set[str]) -> None:
         """Record the PR's reviews that came before the link (or while we were down).
@@ -207,64 +213,45 @@ class Handlers:
         Reviews are counted from when we learn of them, so one that predates the phase's
         gate still does not approve it; one that arrives again by webhook is not doubled.
         """
-        reviews = self.github.paginate(self._installation(repo), f"/repos/{repo}/pulls/{number}/reviews")
-        for raw in reviews:
-            state = REVIEW_STATES.get(str(raw.get("state", "")).upper())
-            user = raw.get("user") or {}
-            if state is None or not isinstance(raw.get("id"), int):
+        for raw in self.github.paginate(self._installation(repo), f"/repos/{repo}/pulls/{number}/reviews"):
+            review = review_input(raw)
+            if review is None:
                 continue
             for sid in session_ids:
-                self.engine.record_review(sid, ReviewInput(
-                    reviewer=user.get("login") or "ghost", state=state, review_id=raw["id"],
-                    commit_id=raw.get("commit_id"), is_bot=user.get("type") == "Bot"))
+                self.engine.record_review(sid, review)
 
     def on_pull_request_review_comment(self, event: Event) -> str:
         if event.action not in ("created", "edited", "deleted"):
             return f"ignored: pull_request_review_comment.{event.action}"
-        repo = self._repo(event)
-        number = event.part(PullRequest, "pull_request").number
+        repo, number = self._pull(event)
         comment = event.part(ReviewComment, "comment")
         recorded = self._record_comments(repo, number, [comment], deleted=event.action == "deleted")
+        if recorded:
+            self.outbox.sync_pull_request(repo, number)
         return f"comment recorded on {recorded} session(s)"
 
     def on_pull_request_review_thread(self, event: Event) -> str:
         if event.action not in ("resolved", "unresolved"):
             return f"ignored: pull_request_review_thread.{event.action}"
-        repo = self._repo(event)
-        number = event.part(PullRequest, "pull_request").number
+        repo, number = self._pull(event)
         thread = event.part(Thread, "thread")
-        self._record_comments(repo, number, thread.comments, deleted=False, sync=False)
-        touched = 0
-        for sid in self._sessions_for_paths(repo, number, [c.path for c in thread.comments]):
-            self.engine.set_thread_resolved(sid, thread.node_id, event.action == "resolved",
-                                            [c.id for c in thread.comments])
-            touched += 1
+        self._record_comments(repo, number, thread.comments, deleted=False)
+        ids = [c.id for c in thread.comments]
+        touched = sum(self.engine.set_thread_resolved(sid, thread.node_id, event.action == "resolved", ids)
+                      for sid in self.engine.sessions_for_pull_request(repo, number))
         if touched:
             self.outbox.sync_pull_request(repo, number)
         return f"thread {event.action} on {touched} session(s)"
 
-    def _sessions_for_paths(self, repo: str, number: int, paths: list[str]) -> list[str]:
-        out = []
-        for sid in self.engine.sessions_for_pull_request(repo, number):
-            spec_dir = self.engine.state(sid).spec_dir.rstrip("/") + "/"
-            if any(p.startswith(spec_dir) for p in paths):
-                out.append(sid)
-        return out
-
-    def _record_comments(self, repo: str, number: int, comments: list[ReviewComment], *, deleted: bool,
-                         sync: bool = True) -> int:
-        touched = 0
-        for comment in comments:
-            for sid in self._sessions_for_paths(repo, number, [comment.path]):
-                self.engine.record_review_comment(sid, ReviewCommentInput(
-                    comment_id=comment.id, path=comment.path, line=comment.line or comment.original_line,
-                    body=comment.body, author=comment.user.login if comment.user else "ghost",
-                    url=comment.html_url, state="deleted" if deleted else "open",
-                    in_reply_to=comment.in_reply_to_id))
-                touched += 1
-        if touched and sync:
-            self.outbox.sync_pull_request(repo, number)
-        return touched
+    def _record_comments(self, repo: str, number: int, comments: list[ReviewComment], *, deleted: bool) -> int:
+        """Offer each comment to every session on the PR; the engine keeps those on its spec files."""
+        sessions = self.engine.sessions_for_pull_request(repo, number)
+        return sum(
+            self.engine.record_review_comment(sid, ReviewCommentInput(
+                comment_id=c.id, path=c.path, line=c.line or c.original_line, body=c.body,
+                author=c.user.login if c.user else "ghost", url=c.html_url,
+                state="deleted" if deleted else "open", in_reply_to=c.in_reply_to_id))
+            for c in comments for sid in sessions)
 
     # commands -----------------------------------------------------------------------------
 
@@ -371,6 +358,10 @@ class Handlers:
         return "pong"
 
     # helpers ------------------------------------------------------------------------------
+
+    def _pull(self, event: Event) -> tuple[str, int]:
+        """The repository and pull request number an event is about."""
+        return self._repo(event), event.part(PullRequest, "pull_request").number
 
     def _repo(self, event: Event) -> str:
         repo = event.envelope.repo

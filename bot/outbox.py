@@ -215,9 +215,3 @@ class Outbox:
                 self.store.save_status_comment(repo, number, int(comment["id"]))
                 return int(comment["id"])
         return None
-
-
-def describe(item: OutboxItem) -> dict[str, Any]:
-    """An outbox item for logs and the metrics page."""
-    return {"id": item.id, "kind": item.kind, "key": item.idem_key, "attempts": item.attempts,
-            "status": item.status, "last_error": item.last_error}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent_os.engine import Engine
 from agent_os.project import Project
@@ -118,16 +118,12 @@ class Backend:
             if self._owns_index:
                 self._index = None
                 if index is not None and index is self._warming:
-                    # The warm-up sync holds the index's lock for as long as it embeds (tens of
-                    # seconds on a fresh project): closing it here would stall the server's
-                    # exit until then. The warm-up thread closes it when its sync ends.
+                    # The warm-up sync holds the index's lock for as long as it embeds (a
+                    # project's own standards, or all of them if the shipped vectors are
+                    # stale): closing it here would stall the server's exit until then.
+                    # The warm-up thread closes it when its sync ends.
                     index = None
         if self._owns_engine and engine is not None:
             engine.close()
         if self._owns_index and index is not None:
             index.close()
-
-    def describe(self) -> dict[str, Any]:
-        """Where things live, for logs."""
-        return {"project": str(self.project.root), "db": str(self.project.db_path),
-                "index": str(self.project.index_path)}

@@ -24,7 +24,6 @@ from agent_os.errors import (
     WorkflowDefinitionError,
     WrongPhase,
 )
-from agent_os.report import failures_markdown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,10 +43,7 @@ def tool_error_text(exc: AgentOSError) -> str:
     """The text of the tool error for `exc`: kind, what happened, every failure, what next."""
     heading = next((h for cls, h in _HEADINGS if isinstance(exc, cls)), "Error.")
     body = exc.message if not isinstance(exc, WorkflowDefinitionError) else str(exc)
-    parts = [heading, body]
-    failures = exc.data.get("failures") if isinstance(exc, EvidenceRejected) and isinstance(exc.data, dict) else None
-    if failures and failures_markdown(failures) not in body:
-        parts.append(failures_markdown(failures))
+    parts = [heading, body]  # an EvidenceRejected message already lists every failure
     if exc.hint and not isinstance(exc, WorkflowDefinitionError):
         parts.append(f"Next: {exc.hint}")
     return "\n\n".join(p for p in parts if p)

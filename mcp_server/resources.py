@@ -37,16 +37,7 @@ def read_standard(project: Project, rel: str) -> str | None:
     return None
 
 
-def list_workflow_dirs(project: Project) -> list[str]:
-    """Names of the workflows the project can see (its own and the shipped ones)."""
-    names: set[str] = set()
-    for root in project.workflow_roots():
-        if root.is_dir():
-            names.update(d.name for d in root.iterdir() if (d / "workflow.yaml").is_file())
-    return sorted(names)
-
-
-def read_workflow(engine: Engine, name: str) -> str | None:
+def read_workflow(engine: Engine, name: str) -> str:
     """A workflow as one markdown document: its YAML, then every phase's instructions."""
     directory, source = engine.registry.directory(name)
     parts = [f"# Workflow {name} ({source})", "", "```yaml",

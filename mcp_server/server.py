@@ -9,6 +9,7 @@ engine. No tool approves a gate: only people do, on the pull request or with
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,13 +25,14 @@ from agent_os import views
 from agent_os.engine import Engine
 from agent_os.errors import AgentOSError
 from agent_os.project import Project
+from agent_os.registry import Registry
 from agent_os.standards.models import SearchResponse
 
 from .backend import Backend
 from .errors import refusals_as_tool_errors
 from .models import SessionList, WorkflowList
 from .prompts import register_prompts
-from .resources import list_standards, list_workflow_dirs, read_standard, read_workflow
+from .resources import list_standards, read_standard, read_workflow
 
 if TYPE_CHECKING:
     from agent_os.standards import Embedder, StandardsIndex
@@ -301,18 +303,7 @@ def _register_resources(server: MCPServer, backend: Backend) -> None:
     # Concrete entries so resources/list shows each document; reads stay live.
     for rel in list_standards(project):
         server.add_resource(FunctionResource.from_function(
-            fn=_bind(read_standard, project, rel), uri=f"standards://{rel}", name=rel, mime_type="text/markdown"))
-    for name in list_workflow_dirs(project):
+            fn=functools.partial(standard, rel), uri=f"standards://{rel}", name=rel, mime_type="text/markdown"))
+    for name in Registry(project).names():
         server.add_resource(FunctionResource.from_function(
-            fn=_bind(read_workflow, backend, name), uri=f"workflow://{name}", name=name, mime_type="text/markdown"))
-
-
-def _bind(fn: Any, owner: Any, key: str) -> Any:
-    def read() -> str:
-        target = owner.engine if isinstance(owner, Backend) else owner
-        text = fn(target, key)
-        if text is None:
-            raise ResourceNotFoundError(f"{key} no longer exists.")
-        return text
-
-    return read
+            fn=functools.partial(workflow, name), uri=f"workflow://{name}", name=name, mime_type="text/markdown"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,17 +14,17 @@ import httpx
 from agent_os.engine import Engine
 from agent_os.project import Project
 from bot.app import Bot, create_app
+from bot.demo import SPEC_FILES, demo_evidence, write_demo_project, write_spec_files
 from bot.serving import BackgroundServer
 from bot.settings import Settings
 from bot.signatures import sign
-from bot.standin import GitHubStandIn, make_app_credentials
+from bot.standin import GitHubStandIn
 
 REPO = "acme/webapp"
 SECRET = "webhook-s3cret"
 BASE_CONFIG = "gates:\n  approvals: 1\n"
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SPEC = ROOT / "bot" / "demo_data" / "spec"
-DEMO_EVIDENCE = ROOT / "bot" / "demo_data" / "evidence"
 
 
 @dataclass
@@ -56,31 +55,18 @@ def make_settings(gh: GitHubStandIn, tmp_path: Path, private_key_pem: str, **ove
     return Settings(**values)
 
 
-def spec_files(env: BotEnv, spec_dir: str) -> dict[str, str]:
+def spec_files(spec_dir: str) -> dict[str, str]:
     """The demo spec's files at their paths under the session's spec directory."""
-    return {f"{spec_dir}/{p.name}": p.read_text() for p in sorted(DEMO_SPEC.glob("*.md"))}
+    return {f"{spec_dir}/{n}": (DEMO_SPEC / n).read_text() for names in SPEC_FILES.values() for n in names}
 
 
-def write_project_files(root: Path) -> None:
-    """The files phase 0 of the demo evidence says it reviewed."""
-    (root / "README.md").write_text("# Acme API\n", encoding="utf-8")
-    (root / "app" / "users").mkdir(parents=True, exist_ok=True)
-    (root / "app" / "users" / "models.py").write_text("class User: ...\n", encoding="utf-8")
-
-
-def run_to_gate(env: BotEnv, session_id: str) -> None:
+def run_to_gate(engine: Engine, session_id: str) -> None:
     """Complete phases 0-5 of spec_creation_v1 with the demo's files and evidence."""
-    import json
-
-    state = env.engine.state(session_id)
-    target = env.project.root / state.spec_dir
-    target.mkdir(parents=True, exist_ok=True)
-    for p in DEMO_SPEC.glob("*.md"):
-        shutil.copy(p, target / p.name)
-    write_project_files(env.project.root)
+    target = engine.project.root / engine.state(session_id).spec_dir
+    write_demo_project(engine.project.root)
     for n in range(6):
-        evidence = json.loads((DEMO_EVIDENCE / f"phase-{n}.json").read_text())
-        env.engine.complete_phase(session_id, n, evidence)
+        write_spec_files(target, n)
+        engine.complete_phase(session_id, n, demo_evidence(n))
 
 
 # --- shared by test_webhooks, test_payloads, test_outbox, test_commands, test_feedback ---

@@ -57,6 +57,17 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__}")
 
 
+def quiet_library_logs() -> None:
+    """Warnings and errors only, on stderr: library chatter (the MCP SDK's, httpx's, the
+    model loader's) would drown the output; for `agent-os mcp`, stdout is the protocol's."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="agent-os: %(levelname)s %(message)s")
+    for name in ("mcp", "httpx", "httpx2", "sentence_transformers", "uvicorn", "uvicorn.access", "bot",
+                 "agent_os"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def guarded(fn: F) -> F:
     """Turn our errors into a message on stderr and the documented exit code.
 

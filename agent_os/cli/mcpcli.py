@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +16,8 @@ from ..errors import InputError
 from ..initproject import CLIENTS, init_project
 from ..tokens import TokenStore
 from . import app
-from .common import JsonOpt, ProjectOpt, console, emit_json, err_console, guarded, open_project
+from .common import (JsonOpt, ProjectOpt, console, emit_json, err_console, guarded, open_project,
+                     quiet_library_logs)
 
 token_app = typer.Typer(help="Bearer tokens for the MCP server's HTTP transport (stored hashed).",
                         no_args_is_help=True)
@@ -39,7 +43,7 @@ def mcp_command(
     """
     from mcp_server.server import build_server
 
-    _quiet_logs()
+    quiet_library_logs()
     proj = open_project(project)
     if not http:
         server = build_server(proj, warm_index=True)
@@ -61,13 +65,14 @@ def mcp_command(
     uvicorn.run(asgi, host=host, port=port, log_level="warning")
 
 
-def _quiet_logs() -> None:
-    """Warnings and errors only, on stderr: stdout is the protocol's, and clients show stderr."""
-    import logging
-
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="agent-os: %(levelname)s %(message)s")
-    for name in ("mcp", "httpx", "httpx2", "sentence_transformers", "uvicorn.access"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+@contextmanager
+def _tokens(project: Path | None) -> Iterator[TokenStore]:
+    """The token store of the project's session database, closed afterwards."""
+    store = TokenStore.open(open_project(project).db_path)
+    try:
+        yield store
+    finally:
+        store.db.close()
 
 
 @token_app.command("create")
@@ -78,7 +83,8 @@ def token_create(
     json_out: JsonOpt = False,
 ) -> None:
     """Create a token and print its secret, once: it is stored only as a hash."""
-    info, secret = TokenStore.open(open_project(project).db_path).create(name)
+    with _tokens(project) as store:
+        info, secret = store.create(name)
     if json_out:
         emit_json({**info.as_dict(), "token": secret})
         return
@@ -97,7 +103,8 @@ def token_list(
     json_out: JsonOpt = False,
 ) -> None:
     """List tokens (never their secrets)."""
-    tokens = TokenStore.open(open_project(project).db_path).list(include_revoked=all_tokens)
+    with _tokens(project) as store:
+        tokens = store.list(include_revoked=all_tokens)
     if json_out:
         emit_json({"tokens": [t.as_dict() for t in tokens]})
         return
@@ -120,7 +127,8 @@ def token_revoke(
     json_out: JsonOpt = False,
 ) -> None:
     """Revoke a token at once; requests carrying it get 401 from then on."""
-    revoked = TokenStore.open(open_project(project).db_path).revoke(token)
+    with _tokens(project) as store:
+        revoked = store.revoke(token)
     if json_out:
         emit_json({"revoked": [t.as_dict() for t in revoked]})
         return
@@ -144,9 +152,7 @@ def init_command(
 
     Existing client configs are merged, never clobbered; running it again changes nothing.
     """
-    from pathlib import Path
-
-    root = (project or Path.cwd())
+    root = project or Path.cwd()
     changes = init_project(root, client)
     if json_out:
         emit_json({"project": str(root.resolve()), "changes": [c.__dict__ for c in changes]})

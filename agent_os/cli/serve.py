@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from ..errors import InputError
 from . import app
-from .common import ProjectOpt, console, err_console, guarded, open_project
+from .common import ProjectOpt, console, err_console, guarded, open_project, quiet_library_logs
 
 
 @app.command("serve")
@@ -71,6 +71,7 @@ def demo_command(
     """
     from bot.demo import run
 
+    quiet_library_logs()
     if project is not None:
         project.mkdir(parents=True, exist_ok=True)
     result = run(console, keep=keep, project_dir=project)

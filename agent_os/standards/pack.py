@@ -1,6 +1,6 @@
 """Vectors of the shipped standards, computed once and shipped beside them.
 
-Every new project indexes the same shipped library; embedding its ~300 chunks costs ~13 s
+Every new project indexes the same shipped library; embedding its ~300 chunks costs 13–18 s
 on two cores. The pack (`standards/.vectors-<embedder>.npz`) maps each chunk's text hash to
 its vector, so a fresh project only embeds the chunks that are its own, or that changed
 since the pack was built. A missing or stale pack is never an error: chunks it lacks are

@@ -7,14 +7,6 @@ from collections.abc import Iterator
 import pytest
 from botkit import BotEnv, bot_env
 
-from bot.standin import make_app_credentials
-
-
-@pytest.fixture(scope="session")
-def credentials():
-    """One RSA key pair for the whole run (generating one is the slow part)."""
-    return make_app_credentials(4242)
-
 
 @pytest.fixture
 def env(tmp_path, credentials) -> Iterator[BotEnv]:

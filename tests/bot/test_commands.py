@@ -26,12 +26,12 @@ def test_status_posts_one_comment_and_later_edits_it(env):
     settle(env)
     [status] = bot_comments(env, pr.number)
     assert status.body.startswith(MARKER)
-    assert f"session `{sid}`" in status.body or f"[`{sid}`]" in status.body
+    assert f"session [`{sid}`](http://agent-os.test/sessions/{sid})" in status.body
     assert "| # | Phase | State |" in status.body
     assert "| 0 | Context gathering | in progress |" in status.body
     assert "| 5 | Team review | not started |" in status.body
 
-    run_to_gate(env, sid)
+    run_to_gate(env.engine, sid)
     settle(env)
     env.gh.comment(REPO, pr.number, "rev", "/agent-os status")
     settle(env)

@@ -12,7 +12,7 @@ def spec_pr(env, config: str | None = None):
         env.gh.set_files(REPO, {".agent-os/config.yaml": config})
     sid = env.engine.start("spec_creation_v1", "auth").session.session_id
     spec_dir = env.engine.state(sid).spec_dir
-    files = {**spec_files(env, spec_dir), "app/limits.py": "LIMIT = 10\n"}
+    files = {**spec_files(spec_dir), "app/limits.py": "LIMIT = 10\n"}
     pr = env.gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}", files=files)
     settle(env)
     return sid, spec_dir, pr
@@ -71,7 +71,7 @@ def test_a_thread_on_another_file_does_not_touch_the_session(env):
 def test_unresolved_spec_threads_hold_the_gate_when_the_team_says_so(env):
     config = "gates:\n  approvals: 1\n  require_resolved_threads: true\n"
     sid, spec_dir, pr = spec_pr(env, config)
-    run_to_gate(env, sid)
+    run_to_gate(env.engine, sid)
     comment = env.gh.review_comment(REPO, pr.number, "rev", f"{spec_dir}/srd.md", 12, "Add rate limiting")
     env.gh.submit_review(REPO, pr.number, "rev", "approved")
     settle(env)
@@ -92,7 +92,7 @@ def test_unresolved_spec_threads_hold_the_gate_when_the_team_says_so(env):
 def test_a_team_that_lets_threads_stay_open_is_not_held_by_them(env):
     # spec_creation_v1 requires resolved threads by default; the base branch's config relaxes it.
     sid, spec_dir, pr = spec_pr(env, "gates:\n  approvals: 1\n  require_resolved_threads: false\n")
-    run_to_gate(env, sid)
+    run_to_gate(env.engine, sid)
     env.gh.review_comment(REPO, pr.number, "rev", f"{spec_dir}/srd.md", 12, "Add rate limiting")
     env.gh.submit_review(REPO, pr.number, "rev", "approved")
     settle(env)

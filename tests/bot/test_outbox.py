@@ -127,7 +127,7 @@ def test_a_crash_between_create_and_record_updates_the_runs_instead_of_duplicati
     # What a crash leaves: GitHub has the runs, our records of them are gone, and the
     # sync that made them was attempted but never marked sent.
     env.bot.store.db.execute("DELETE FROM bot_check_runs")
-    run_to_gate(env, sid)
+    run_to_gate(env.engine, sid)
     [item] = sync_items(env, "pending")
     env.bot.store.db.execute("UPDATE bot_outbox SET attempts = 1 WHERE id = ?", (item.id,))
     env.bot.worker.start()  # the restart
@@ -146,7 +146,7 @@ def test_a_restarted_server_sends_what_was_queued_and_retries_failed_deliveries(
     settle(env)
     env.server.stop()  # the lifespan stops the worker too
 
-    run_to_gate(env, sid)  # queued while nothing runs
+    run_to_gate(env.engine, sid)  # queued while nothing runs
     assert len(sync_items(env, "pending")) == 1
     # A delivery that failed on a GitHub error and has attempts left: tried again on start.
     other = env.engine.start("spec_creation_v1", "billing").session.session_id

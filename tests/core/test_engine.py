@@ -201,10 +201,15 @@ def test_unresolved_threads_hold_a_gate_that_requires_resolution(engine: Engine)
     from agent_os.project import GatePolicyConfig
 
     sid = engine.start("notes_v1", "notes").session.session_id
+    spec_dir = engine.state(sid).spec_dir
     engine.link_pull_request(sid, "acme/app", 7)
     engine.set_gate_policy(sid, GatePolicyConfig(require_resolved_threads=True))
-    engine.record_review_comment(sid, views.ReviewCommentInput(
-        comment_id=1, path=".agent-os/specs/x/srd.md", line=3, body="Add rate limiting to the token endpoint",
+    # A comment on code elsewhere in the PR is not the spec's review: not recorded.
+    assert not engine.record_review_comment(sid, views.ReviewCommentInput(
+        comment_id=2, path="app/auth.py", line=3, body="Nit: rename this", author="bob"))
+    assert not engine.set_thread_resolved(sid, "PRRT_2", False, [2])
+    assert engine.record_review_comment(sid, views.ReviewCommentInput(
+        comment_id=1, path=f"{spec_dir}/srd.md", line=3, body="Add rate limiting to the token endpoint",
         author="bob"))
     feedback = engine.review_feedback(sid)
     assert [t.comments[0].body for t in feedback.open_threads] == ["Add rate limiting to the token endpoint"]

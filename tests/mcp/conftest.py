@@ -8,8 +8,6 @@ prompts, asserting what comes back.
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,13 +18,8 @@ from mcp.server.mcpserver import MCPServer
 
 from agent_os.project import Project
 from agent_os.standards import HashEmbedder
+from bot.demo import demo_evidence, write_demo_project, write_spec_files
 from mcp_server.server import build_server
-
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "bot" / "demo_data"
-
-# The spec files each spec_creation_v1 phase checks, written just before it is completed.
-SPEC_FILES = {0: [], 1: ["srd.md"], 2: ["specs.md"], 3: ["tasks.md"], 4: ["implementation.md", "README.md"], 5: []}
 
 # What `Tool.run` says on its own: a crash; a deliberate refusal says more after it.
 CRASH_PREFIX = "Error executing tool "
@@ -34,9 +27,7 @@ CRASH_PREFIX = "Error executing tool "
 
 def make_project(root: Path) -> Project:
     """A project holding the files the demo's phase-0 evidence says the agent read."""
-    (root / "README.md").write_text("# Acme API\n\nA small JSON API.\n", encoding="utf-8")
-    (root / "app" / "users").mkdir(parents=True)
-    (root / "app" / "users" / "models.py").write_text("class User: ...\n", encoding="utf-8")
+    write_demo_project(root)
     return Project.open(root)
 
 
@@ -46,14 +37,13 @@ class DemoSpec:
     phases = range(6)
 
     def evidence(self, phase: int) -> dict[str, Any]:
-        return json.loads((DEMO / "evidence" / f"phase-{phase}.json").read_text(encoding="utf-8"))
+        return demo_evidence(phase)
 
     def write(self, root: Path, spec_dir: str, phase: int) -> None:
         """Write the spec files `phase` checks into the session's spec directory."""
         target = root / spec_dir
         assert target.is_dir(), f"the session's spec directory {spec_dir} was not created"
-        for name in SPEC_FILES[phase]:
-            shutil.copyfile(DEMO / "spec" / name, target / name)
+        write_spec_files(target, phase)
 
 
 class Tools:

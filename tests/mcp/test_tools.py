@@ -438,17 +438,18 @@ async def test_linking_a_pull_request_shows_in_the_state_and_the_feedback(tools:
 async def test_review_comments_reach_the_agent_as_open_threads(tools: Any, server: Any) -> None:
     from agent_os.views import ReviewCommentInput, ReviewInput
 
-    sid = (await start(tools))["session"]["session_id"]
+    started = (await start(tools))["session"]
+    sid, srd = started["session_id"], f"{started['spec_dir']}/srd.md"
     await tools.ok("link_pull_request", session_id=sid, repository="acme/webapp", number=7)
     engine = server.backend.engine
-    engine.record_review_comment(sid, ReviewCommentInput(comment_id=1, path="srd.md", line=12, author="bob",
+    engine.record_review_comment(sid, ReviewCommentInput(comment_id=1, path=srd, line=12, author="bob",
                                                          body="FR-7 needs Retry-After."))
     engine.record_review(sid, ReviewInput(reviewer="bob", state="changes_requested", review_id=1))
 
     feedback = await tools.ok("get_review_feedback", session_id=sid)
     assert feedback["changes_requested_by"] == ["bob"]
     (thread,) = feedback["open_threads"]
-    assert thread["path"] == "srd.md" and thread["comments"][0]["body"] == "FR-7 needs Retry-After."
+    assert thread["path"] == srd and thread["comments"][0]["body"] == "FR-7 needs Retry-After."
     assert "1 open review thread(s)" in feedback["message"]
 
 

@@ -7,15 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bot.standin import GitHubStandIn, make_app_credentials
+from bot.standin import GitHubStandIn
 
 from .helpers import CONFIG, REPO
-
-
-@pytest.fixture(scope="session")
-def credentials():
-    """One RSA key pair for the session (generation is the slow part)."""
-    return make_app_credentials(4242)
 
 
 @pytest.fixture

@@ -12,20 +12,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from botkit import REPO, SECRET, make_settings, run_to_gate
+from botkit import REPO, SECRET, make_settings, run_to_gate, wait_until
 
 from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os.standards import HashEmbedder
 from agent_os.tokens import TokenStore
 from bot.serving import BackgroundServer, free_port
-from bot.standin import GitHubStandIn, make_app_credentials
+from bot.standin import GitHubStandIn
 from bot.team import create_team_app
-
-
-@pytest.fixture(scope="module")
-def credentials():
-    return make_app_credentials(4242)
 
 
 @pytest.fixture
@@ -72,13 +67,7 @@ def test_mcp_over_http_in_the_team_server_sees_gates_open_from_reviews(team):
     server, engine, gh, app = team
     _, secret = TokenStore(engine.db).create("agent")
     sid = engine.start("spec_creation_v1", "auth").session.session_id
-
-    class Env:  # what run_to_gate needs
-        pass
-
-    env = Env()
-    env.engine, env.project = engine, engine.project
-    run_to_gate(env, sid)
+    run_to_gate(engine, sid)
     pr = gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}")
     app.state.bot.worker.drain(timeout=15)
 
@@ -119,15 +108,6 @@ def _serve(tmp_path: Path, gh: GitHubStandIn, port: int, key: Path) -> subproces
     raise AssertionError("agent-os serve did not come up")
 
 
-def _wait(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
 def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
     key = tmp_path / "app.pem"
     key.write_text(credentials.private_key_pem)
@@ -138,26 +118,21 @@ def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
                        collaborators={"dev": "write", "rev": "write"})
         gh.set_webhook(f"http://127.0.0.1:{port}/webhooks/github", SECRET)
         engine = Engine.open(Project.open(tmp_path))
-
-        class Env:
-            pass
-
-        env = Env()
-        env.engine, env.project = engine, engine.project
         sid = engine.start("spec_creation_v1", "auth").session.session_id
-        run_to_gate(env, sid)
+        run_to_gate(engine, sid)
 
         server = _serve(tmp_path, gh, port, key)
         try:
             pr = gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}")
-            assert _wait(lambda: "Agent OS" in gh.check_runs(REPO, pr.head_sha))
+            wait_until(lambda: "Agent OS" in gh.check_runs(REPO, pr.head_sha), timeout=30, what="the checks")
             # GitHub starts failing every write; the approval still lands in the store.
             gh.inject("*", "/repos/*/check-runs*", 503, times=10_000)
-            assert gh.submit_review(REPO, pr.number, "rev", "approved") is not None
+            gh.submit_review(REPO, pr.number, "rev", "approved")
             assert gh.last_delivery.response.status_code == 202
-            assert _wait(lambda: engine.state(sid).status == "complete")
-            assert _wait(lambda: engine.db.query_one(
-                "SELECT count(*) AS n FROM bot_outbox WHERE status = 'pending' AND attempts > 0")["n"] > 0)
+            wait_until(lambda: engine.state(sid).status == "complete", timeout=30, what="the gate to open")
+            wait_until(lambda: engine.db.query_one(
+                "SELECT count(*) AS n FROM bot_outbox WHERE status = 'pending' AND attempts > 0")["n"] > 0,
+                timeout=30, what="a failed write waiting for its retry")
         finally:
             server.send_signal(signal.SIGKILL)
             server.wait(10)
@@ -166,7 +141,8 @@ def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
         gh.faults.clear()
         server = _serve(tmp_path, gh, port, key)
         try:
-            assert _wait(lambda: gh.check_runs(REPO, pr.head_sha)["Agent OS"].conclusion == "success")
+            wait_until(lambda: gh.check_runs(REPO, pr.head_sha)["Agent OS"].conclusion == "success", timeout=30,
+                       what="the overall check to turn green after the restart")
             names = [r.name for r in gh.all_check_runs(REPO) if r.head_sha == pr.head_sha]
             assert len(names) == len(set(names)), "a check run was created twice"
             assert engine.state(sid).status == "complete"
