@@ -37,7 +37,7 @@ from agent_os.engine import Engine
 from agent_os.project import Project
 from bot.serving import free_port
 from bot.signatures import sign
-from bot.standin import GitHubStandIn
+from standin import GitHubStandIn
 
 REPO = "acme/webapp"
 SECRET = "bench-secret"
@@ -57,7 +57,7 @@ def serve(root: Path, gh: GitHubStandIn, key: Path, port: int) -> subprocess.Pop
     env = {**os.environ, "AGENT_OS_APP_ID": str(gh.app.id), "AGENT_OS_PRIVATE_KEY": str(key),
            "AGENT_OS_WEBHOOK_SECRET": SECRET, "AGENT_OS_GITHUB_URL": gh.url,
            "AGENT_OS_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    proc = subprocess.Popen([sys.executable, "-m", "agent_os.cli", "serve", "--project", str(root),
+    proc = subprocess.Popen([sys.executable, "-m", "agent_os_cli", "serve", "--project", str(root),
                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def up() -> bool:

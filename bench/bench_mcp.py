@@ -51,12 +51,12 @@ FIRST_QUERY = "how do we avoid race conditions when two requests update the same
 
 def agent_os_command() -> list[str]:
     """The console script next to this interpreter (what an installed client spawns), without
-    any version-manager shim in front of it; else `python -m agent_os.cli`."""
+    any version-manager shim in front of it; else `python -m agent_os_cli`."""
     script = Path(sys.executable).with_name("agent-os")
     if script.exists():
         return [str(script)]
     found = shutil.which("agent-os")
-    return [found] if found else [sys.executable, "-m", "agent_os.cli"]
+    return [found] if found else [sys.executable, "-m", "agent_os_cli"]
 
 
 def queries() -> list[str]:

@@ -146,7 +146,7 @@ def main() -> int:
 
         # Cold: a fresh `agent-os search --json` process against the prebuilt index.
         exe = shutil.which("agent-os")
-        cmd = [exe] if exe else [sys.executable, "-m", "agent_os.cli"]
+        cmd = [exe] if exe else [sys.executable, "-m", "agent_os_cli"]
         cold: list[float] = []
         for i in range(args.cold_runs):
             t0 = time.perf_counter()

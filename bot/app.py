@@ -1,7 +1,7 @@
 """The GitHub App as a FastAPI application: the webhook endpoint and its worker.
 
 `Bot` wires the parts over one engine; `create_app` serves it. The team server
-(`bot.team`) mounts the same `Bot` beside the MCP server and the session pages.
+(`agent_os_cli.team`) mounts the same `Bot` beside the MCP server and the session pages.
 """
 
 from __future__ import annotations

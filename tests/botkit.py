@@ -14,17 +14,17 @@ import httpx
 from agent_os.engine import Engine
 from agent_os.project import Project
 from bot.app import Bot, create_app
-from bot.demo import SPEC_FILES, demo_evidence, write_demo_project, write_spec_files
+from agent_os_cli.demo import SPEC_FILES, demo_evidence, write_demo_project, write_spec_files
 from bot.serving import BackgroundServer
 from bot.settings import Settings
 from bot.signatures import sign
-from bot.standin import GitHubStandIn
+from standin import GitHubStandIn
 
 REPO = "acme/webapp"
 SECRET = "webhook-s3cret"
 BASE_CONFIG = "gates:\n  approvals: 1\n"
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_SPEC = ROOT / "bot" / "demo_data" / "spec"
+DEMO_SPEC = ROOT / "agent_os_cli" / "demo_data" / "spec"
 
 
 @dataclass

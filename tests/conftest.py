@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.standin import AppCredentials, make_app_credentials
+from standin import AppCredentials, make_app_credentials
 
 
 @pytest.fixture(scope="session")

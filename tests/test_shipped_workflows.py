@@ -1,7 +1,7 @@
 """The two shipped workflows, as data: they load, their instructions are real, and their
 checkpoints accept a good spec and refuse the ways agents get it wrong.
 
-The fixture spec (bot/demo_data/spec, also at tests/fixtures/specs/user-authentication) is a complete, good spec; the
+The fixture spec (agent_os_cli/demo_data/spec, also at tests/fixtures/specs/user-authentication) is a complete, good spec; the
 fixture evidence (tests/fixtures/evidence/) is what an honest agent would report for it.
 """
 
@@ -23,7 +23,7 @@ from agent_os.execution import expand_tasks_md
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SPEC = FIXTURES / "specs" / "user-authentication"  # a link to bot/demo_data/spec, which the demo plays
+SPEC = FIXTURES / "specs" / "user-authentication"  # a link to agent_os_cli/demo_data/spec, which the demo plays
 EVIDENCE = FIXTURES / "evidence"
 SPEC_REL = ".agent-os/specs/2026-01-15-user-authentication"
 SHIPPED = ["spec_creation_v1", "spec_execution_v1"]

@@ -11,7 +11,7 @@ from botkit import REPO, WEBHOOK_PATH, BotEnv, bot_env, run_to_gate, settle, wai
 
 from bot.app import create_app
 from bot.serving import BackgroundServer
-from bot.standin import rate_limit_headers, retry_after_headers
+from standin import rate_limit_headers, retry_after_headers
 
 PHASE_CHECKS = 6
 ALL_CHECKS = PHASE_CHECKS + 1  # and the overall "Agent OS"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +13,49 @@ from agent_os.db import Database
 from agent_os.errors import StoreError
 
 
-def test_core_imports_no_door_library():
+ROOT = Path(__file__).resolve().parents[2]
+
+# What each package may never import, lazily or not. The core knows nothing of the doors or
+# their libraries; the doors never reach for the wiring above them or for the stand-in.
+FORBIDDEN = {
+    "agent_os": {"bot", "mcp_server", "agent_os_cli", "standin", "fastapi", "starlette",
+                 "githubkit", "mcp", "uvicorn", "httpx"},
+    "bot": {"mcp_server", "agent_os_cli", "standin", "mcp"},
+    "mcp_server": {"bot", "agent_os_cli", "standin", "githubkit", "fastapi"},
+}
+
+
+def imported_roots(path: Path) -> set[tuple[int, str]]:
+    """Top-level module names imported anywhere in a file, with the line of each import."""
+    found: set[tuple[int, str]] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {(node.lineno, alias.name.split(".")[0]) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add((node.lineno, node.module.split(".")[0]))
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_import_statement_crosses_a_boundary(package):
+    crossings = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for line, name in sorted(imported_roots(path))
+        if name in FORBIDDEN[package]
+    ]
+    assert crossings == []
+
+
+def test_the_boundary_check_sees_lazy_imports(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from bot.checks import OVERALL\n    import mcp.types\n")
+    assert imported_roots(module) == {(2, "bot"), (3, "mcp")}
+
+
+def test_importing_the_core_loads_no_door_library():
     code = (
-        "import sys, agent_os.engine, agent_os.cli, agent_os.report, agent_os.views;"
+        "import sys, agent_os.engine, agent_os.report, agent_os.views;"
         "bad = [m for m in ('fastapi','starlette','httpx','mcp','githubkit','uvicorn','torch') if m in sys.modules];"
         "print(','.join(bad))"
     )

@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from agent_os.cli import app
+from agent_os_cli import app
 
 runner = CliRunner()
 

@@ -18,7 +18,7 @@ from mcp.server.mcpserver import MCPServer
 
 from agent_os.project import Project
 from agent_os.standards import HashEmbedder
-from bot.demo import demo_evidence, write_demo_project, write_spec_files
+from agent_os_cli.demo import demo_evidence, write_demo_project, write_spec_files
 from mcp_server.server import build_server
 
 # What `Tool.run` says on its own: a crash; a deliberate refusal says more after it.

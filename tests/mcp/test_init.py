@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent_os.cli import app
+from agent_os_cli import app
 
 runner = CliRunner()
 

@@ -56,7 +56,7 @@ def root(tmp_path: Path, project_factory: Any, monkeypatch: pytest.MonkeyPatch) 
 
 
 def server_command(root: Path) -> list[str]:
-    return ["-m", "agent_os.cli", "mcp", "--project", str(root)]
+    return ["-m", "agent_os_cli", "mcp", "--project", str(root)]
 
 
 @asynccontextmanager

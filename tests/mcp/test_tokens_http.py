@@ -17,7 +17,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared._httpx_utils import create_mcp_http_client
 from typer.testing import CliRunner
 
-from agent_os.cli import app
+from agent_os_cli import app
 from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os.standards import HashEmbedder

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent_os.cli import app
-from agent_os.cli import standards as standards_cli
+from agent_os_cli import app
+from agent_os_cli import standards as standards_cli
 from agent_os.standards import HashEmbedder
 
 runner = CliRunner()
@@ -114,7 +114,7 @@ def test_help_texts_describe_options():
 
 def test_importing_the_package_does_not_import_torch():
     code = (
-        "import sys, agent_os.standards, agent_os.cli; "
+        "import sys, agent_os.standards, agent_os_cli; "
         "agent_os.standards.default_embedder(); "
         "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     )

@@ -19,8 +19,8 @@ from agent_os.project import Project
 from agent_os.standards import HashEmbedder
 from agent_os.tokens import TokenStore
 from bot.serving import BackgroundServer, free_port
-from bot.standin import GitHubStandIn
-from bot.team import create_team_app
+from standin import GitHubStandIn
+from agent_os_cli.team import create_team_app
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def _serve(tmp_path: Path, gh: GitHubStandIn, port: int, key: Path) -> subproces
            "AGENT_OS_WEBHOOK_SECRET": SECRET, "AGENT_OS_GITHUB_URL": gh.url,
            "AGENT_OS_PUBLIC_URL": f"http://127.0.0.1:{port}", "AGENT_OS_BACKOFF_BASE": "0.2",
            "AGENT_OS_BACKOFF_MAX": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "agent_os.cli", "serve", "--project", str(tmp_path),
+    proc = subprocess.Popen([sys.executable, "-m", "agent_os_cli", "serve", "--project", str(tmp_path),
                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -155,7 +155,7 @@ def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
 
 
 def test_demo_runs_to_the_end(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "agent_os.cli", "demo", "--project", str(tmp_path / "demo")],
+    proc = subprocess.run([sys.executable, "-m", "agent_os_cli", "demo", "--project", str(tmp_path / "demo")],
                           capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "120"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Demo complete" in proc.stdout

@@ -1,7 +1,7 @@
 """GitHub's JSON shapes for the stand-in's records, as the REST API and webhooks send them.
 
 Shapes follow docs.github.com and carry every field githubkit's models require; the big
-repository object is GitHub's own example (bot/payloads) with its values patched.
+repository object is GitHub's own example (standin/payloads) with its values patched.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bot.standin.state import (
+from standin.state import (
     LEGACY_PERMISSION,
     CheckRun,
     IssueComment,
@@ -25,7 +25,7 @@ from bot.standin.state import (
     iso,
 )
 
-PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
+PAYLOADS = Path(__file__).resolve().parent / "payloads"
 
 # Permissions the stand-in's installation reports (what app.yml asks for).
 APP_PERMISSIONS = {

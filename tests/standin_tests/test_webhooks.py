@@ -8,7 +8,7 @@ import json
 
 from githubkit.webhooks import parse, verify
 
-from bot.standin.render import template
+from standin.render import template
 
 from .helpers import REPO
 
@@ -45,7 +45,7 @@ def _play_everything(gh):
     gh.resolve_thread(REPO, pr.number, note.thread_id, sender="rev", resolved=False)
     gh.comment(REPO, pr.number, "rev", "/agent-os status")
     with gh.state.lock:
-        from bot.standin.state import CheckRun
+        from standin.state import CheckRun
 
         run = CheckRun(
             id=gh.state.next_id(),

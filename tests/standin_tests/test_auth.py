@@ -9,7 +9,7 @@ import pytest
 from githubkit import AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 
-from bot.standin import make_app_credentials
+from standin import make_app_credentials
 
 from .helpers import REPO, app_jwt, installation_token
 

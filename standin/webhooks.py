@@ -1,6 +1,6 @@
 """Webhooks as GitHub sends them: example payloads patched with the stand-in's records, signed.
 
-Templates are GitHub's own examples (bot/payloads, from octokit/webhooks, MIT). Each builder
+Templates are GitHub's own examples (standin/payloads, from octokit/webhooks, MIT). Each builder
 keeps the template's keys and replaces the objects it knows (repository, pull request, review,
 check run, sender, installation) with the stand-in's, so handlers see GitHub's real shape.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bot.standin.render import Renderer, template
-from bot.standin.state import (
+from standin.render import Renderer, template
+from standin.state import (
     CheckRun,
     IssueComment,
     PullRequest,

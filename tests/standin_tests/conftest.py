@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bot.standin import GitHubStandIn
+from standin import GitHubStandIn
 
 from .helpers import CONFIG, REPO
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..errors import InputError
+from agent_os.errors import InputError
 from . import app
 from .common import ProjectOpt, console, err_console, guarded, open_project, quiet_library_logs
 
@@ -34,7 +34,7 @@ def serve_command(
     from pydantic import ValidationError
 
     from bot.settings import Settings
-    from bot.team import create_team_app
+    from agent_os_cli.team import create_team_app
 
     try:
         settings = Settings()
@@ -69,7 +69,7 @@ def demo_command(
     phases pass, an author's self-approval that is ignored, and a reviewer's approval that
     opens the gate. Exits 0 only if every step happened as it should.
     """
-    from bot.demo import run
+    from agent_os_cli.demo import run
 
     quiet_library_logs()
     if project is not None:

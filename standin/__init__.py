@@ -2,9 +2,9 @@
 
 It answers, over real HTTP on loopback, the REST calls the bot makes, the way GitHub documents
 them, keeps what was written, injects faults, and sends signed webhooks built from GitHub's
-example payloads (bot/payloads).
+example payloads (standin/payloads).
 
-    from bot.standin import GitHubStandIn
+    from standin import GitHubStandIn
 
     with GitHubStandIn(webhook_url=bot_url + "/webhooks/github", webhook_secret="s") as gh:
         gh.create_repo("octo/app", files={".agent-os/config.yaml": "gates: ..."},
@@ -63,9 +63,9 @@ Faults: inject(method, path_pattern, status=503, *, times=1, headers=None, delay
 make_app_credentials(app_id=4242) -> AppCredentials(app_id, private_key_pem, public_key_pem).
 """
 
-from bot.standin.faults import Fault, rate_limit_headers, retry_after_headers
-from bot.standin.stand_in import AppCredentials, GitHubStandIn, make_app_credentials
-from bot.standin.webhooks import Delivery, signature_256
+from standin.faults import Fault, rate_limit_headers, retry_after_headers
+from standin.stand_in import AppCredentials, GitHubStandIn, make_app_credentials
+from standin.webhooks import Delivery, signature_256
 
 __all__ = [
     "AppCredentials",

@@ -12,10 +12,10 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.standin.faults import Fault, FaultQueue
-from bot.standin.render import AppIdentity, Renderer
-from bot.standin.server import build_app
-from bot.standin.state import (
+from standin.faults import Fault, FaultQueue
+from standin.render import AppIdentity, Renderer
+from standin.server import build_app
+from standin.state import (
     CheckRun,
     IssueComment,
     PullRequest,
@@ -27,7 +27,7 @@ from bot.standin.state import (
     StandInState,
     now,
 )
-from bot.standin.webhooks import Delivery, PayloadBuilder, make_delivery
+from standin.webhooks import Delivery, PayloadBuilder, make_delivery
 
 REVIEW_STATES = {
     "approved": "APPROVED",

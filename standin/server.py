@@ -23,12 +23,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.standin.faults import Fault
-from bot.standin.render import APP_PERMISSIONS
-from bot.standin.state import CheckRun, IssueComment, Repo, RequestRecord, Token, iso, now
+from standin.faults import Fault
+from standin.render import APP_PERMISSIONS
+from standin.state import CheckRun, IssueComment, Repo, RequestRecord, Token, iso, now
 
 if TYPE_CHECKING:
-    from bot.standin.stand_in import GitHubStandIn
+    from standin.stand_in import GitHubStandIn
 
 DOCS = "https://docs.github.com/rest"
 STATUSES = ("queued", "in_progress", "completed")

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import AgentOSError
-from ..project import Project
+from agent_os.errors import AgentOSError
+from agent_os.project import Project
 
 console = Console()
 err_console = Console(stderr=True)

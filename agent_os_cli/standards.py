@@ -10,12 +10,12 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..standards.models import MAX_RESULTS
+from agent_os.standards.models import MAX_RESULTS
 from . import app
 from .common import JsonOpt, ProjectOpt, console, emit_json, err_console, guarded, open_project
 
 if TYPE_CHECKING:
-    from ..standards import Embedder, StandardsIndex, SyncReport
+    from agent_os.standards import Embedder, StandardsIndex, SyncReport
 
 StandardsOpt = Annotated[
     list[Path] | None,
@@ -39,13 +39,13 @@ IndexFileOpt = Annotated[
 
 def make_embedder() -> Embedder:
     """The embedder the commands use: the real model (tests substitute a test double)."""
-    from ..standards import default_embedder
+    from agent_os.standards import default_embedder
 
     return default_embedder()
 
 
 def _open(project: Path | None, standards: list[Path] | None, index_file: Path | None) -> StandardsIndex:
-    from ..standards import StandardsIndex
+    from agent_os.standards import StandardsIndex
 
     proj = open_project(project, index=index_file, standards=standards or None)
     return StandardsIndex.open(proj, make_embedder())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.standin import rate_limit_headers, retry_after_headers
+from standin import rate_limit_headers, retry_after_headers
 
 from .helpers import REPO, installation_token
 

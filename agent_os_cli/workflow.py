@@ -13,9 +13,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..engine import Engine
-from ..errors import InputError
-from ..report import failures_markdown, gate_markdown, state_word
+from agent_os.engine import Engine
+from agent_os.errors import InputError
+from agent_os.report import failures_markdown, gate_markdown, state_word
 from .common import JsonOpt, ProjectOpt, console, emit_json, guarded, open_project
 from . import app
 

@@ -12,9 +12,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import InputError
-from ..initproject import CLIENTS, init_project
-from ..tokens import TokenStore
+from agent_os.errors import InputError
+from agent_os.initproject import CLIENTS, init_project
+from agent_os.tokens import TokenStore
 from . import app
 from .common import (JsonOpt, ProjectOpt, console, emit_json, err_console, guarded, open_project,
                      quiet_library_logs)

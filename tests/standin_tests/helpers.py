@@ -7,7 +7,7 @@ import time
 import httpx
 import jwt
 
-from bot.standin import GitHubStandIn
+from standin import GitHubStandIn
 
 REPO = "octo/app"
 CONFIG = "gates:\n  approvals: 1\n"

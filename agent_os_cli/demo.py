@@ -149,8 +149,8 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
     from agent_os.project import Project
     from bot.serving import BackgroundServer, free_port
     from bot.settings import Settings
-    from bot.standin import GitHubStandIn
-    from bot.team import create_team_app, issue_token
+    from standin import GitHubStandIn
+    from agent_os_cli.team import create_team_app, issue_token
 
     tmp = None
     if project_dir is None:

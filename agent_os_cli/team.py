@@ -24,10 +24,10 @@ from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os.tokens import TokenStore
 
-from .app import Bot
-from .metrics import Metrics
-from .pages import pages_router
-from .settings import Settings
+from bot.app import Bot
+from bot.metrics import Metrics
+from bot.pages import pages_router
+from bot.settings import Settings
 
 if TYPE_CHECKING:
     from agent_os.standards import Embedder
