@@ -254,18 +254,6 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _outside_fences(text: str) -> list[tuple[int, str]]:
-    lines: list[tuple[int, str]] = []
-    in_fence = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(r"^\s*(```|~~~)", line):
-            in_fence = not in_fence
-            continue
-        if not in_fence:
-            lines.append((number, line))
-    return lines
-
-
 def _read_artifact(path: Path, label: str, out: _Collector) -> str | None:
     if not path.is_file():
         out.fail(label, "exists", "the file to exist", "no such file", f"Write {label} in the spec directory.")
@@ -295,7 +283,7 @@ def _check_artifact(
     if art.reject_placeholders:
         hits = [
             (n, m.group(0))
-            for n, line in _outside_fences(text)
+            for n, line in markdown.outside_code(text)
             for m in [_PLACEHOLDERS.search(line)]
             if m and (not m.group(0).startswith("<") or _ANGLE.search(line))
         ]
@@ -321,7 +309,7 @@ def _check_artifact(
             if section is None:
                 continue  # already reported by the heading check when required
             scope, where = section.body, f"{label} § {rule.section}"
-        found = sum(1 for _, line in _outside_fences(scope) if re.search(rule.pattern, line))
+        found = sum(1 for _, line in markdown.outside_code(scope) if re.search(rule.pattern, line))
         if rule.evidence not in typed_ok:
             continue  # the field itself is missing or mistyped: already reported
         claimed = evidence[rule.evidence]
@@ -343,7 +331,7 @@ def _check_artifact(
 def tests_named(section_body: str) -> list[str]:
     """Commands a tasks.md phase section names on its `Tests:` lines, in backticks."""
     commands: list[str] = []
-    for _, line in _outside_fences(section_body):
+    for _, line in markdown.outside_code(section_body):
         m = _TESTS_LINE.match(line)
         if m:
             commands += [c.strip() for c in _BACKTICKED.findall(m.group(1)) if c.strip()]

@@ -1,15 +1,32 @@
-"""Just enough markdown structure for our checks and our chunker: ATX headings (outside
-fenced code), the section under each, and checkbox items. Pure functions, no I/O."""
+"""Just enough markdown structure for our checks and our chunker: fenced code blocks (by
+CommonMark's rules), ATX headings outside them, the section under each heading, and
+checkbox items. This is the one place that decides what is code. Pure functions, no I/O."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
+_CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+# An opening fence: up to three spaces, then three or more backticks or tildes.
+_OPEN_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _CHECKBOX = re.compile(r"^\s*[-*+]\s+\[([ xX])\]\s+(.*\S)\s*$")
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[ivxlc]+\.|[A-Z]\.)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Fence:
+    """A fenced code block: 0-based line indexes of its opening and last line (inclusive).
+
+    `closed` is False when no closing fence came: CommonMark runs it to the end of the text.
+    """
+
+    first: int
+    last: int
+    marker: str
+    info: str
+    closed: bool
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,68 @@ class Checkbox:
     line: int
 
 
+def _opening(line: str) -> tuple[str, str] | None:
+    m = _OPEN_FENCE.match(line)
+    if not m:
+        return None
+    marker, info = m.group(2), m.group(3)
+    # A backtick fence's info string may not hold a backtick (that is inline code).
+    if marker[0] == "`" and "`" in info:
+        return None
+    return marker, info.strip()
+
+
+def _closes(line: str, marker: str) -> bool:
+    """A closing fence: ≤3 spaces, the same character at least as many times, then blanks."""
+    m = re.match(r"^ {0,3}(`+|~+)[ \t]*$", line)
+    return bool(m) and m.group(1)[0] == marker[0] and len(m.group(1)) >= len(marker)
+
+
+def fences(lines: list[str]) -> list[Fence]:
+    """Every fenced code block of `lines`, in order."""
+    out: list[Fence] = []
+    i = 0
+    while i < len(lines):
+        opened = _opening(lines[i])
+        if opened is None:
+            i += 1
+            continue
+        marker, info = opened
+        j = i + 1
+        while j < len(lines) and not _closes(lines[j], marker):
+            j += 1
+        closed = j < len(lines)
+        last = j if closed else len(lines) - 1
+        out.append(Fence(i, last, marker, info, closed))
+        i = last + 1
+    return out
+
+
+def code_mask(lines: list[str]) -> list[bool]:
+    """For each line, whether it belongs to a fenced code block (its fences included)."""
+    mask = [False] * len(lines)
+    for fence in fences(lines):
+        for i in range(fence.first, fence.last + 1):
+            mask[i] = True
+    return mask
+
+
+def outside_code(text: str) -> list[tuple[int, str]]:
+    """(1-based line number, line) of every line outside fenced code blocks."""
+    lines = text.splitlines()
+    mask = code_mask(lines)
+    return [(i + 1, line) for i, line in enumerate(lines) if not mask[i]]
+
+
+def heading(line: str) -> tuple[int, str] | None:
+    """(level, title) if `line` is an ATX heading with a title (the caller rules out code)."""
+    m = _HEADING.match(line)
+    if not m or not m.group(2):
+        return None
+    title = _CLOSING_HASHES.sub("", m.group(2)).strip()
+    return (len(m.group(1)), title) if title else None
+
+
 def normalise_heading(title: str) -> str:
     """Compare headings the way a reader would: no numbering, case, emphasis or colon."""
     t = title.strip().strip("*_`").strip()
@@ -47,16 +126,10 @@ def normalise_heading(title: str) -> str:
 def headings(text: str) -> list[tuple[int, str, int]]:
     """(level, title, line) of every ATX heading outside fenced code blocks."""
     out: list[tuple[int, str, int]] = []
-    in_fence = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        if in_fence:
-            continue
-        m = _HEADING.match(line)
-        if m and m.group(2):
-            out.append((len(m.group(1)), m.group(2).strip(), number))
+    for number, line in outside_code(text):
+        found = heading(line)
+        if found:
+            out.append((found[0], found[1], number))
     return out
 
 
@@ -94,14 +167,10 @@ def find_section(text: str, title: str) -> Section | None:
 def checkboxes(text: str, *, first_line: int = 1) -> list[Checkbox]:
     """Checkbox items in `text`, outside fenced code; `first_line` numbers the first line."""
     out: list[Checkbox] = []
-    in_fence = False
-    for offset, line in enumerate(text.splitlines()):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        m = None if in_fence else _CHECKBOX.match(line)
+    for number, line in outside_code(text):
+        m = _CHECKBOX.match(line)
         if m:
-            out.append(Checkbox(m.group(1).lower() == "x", m.group(2), first_line + offset))
+            out.append(Checkbox(m.group(1).lower() == "x", m.group(2), first_line + number - 1))
     return out
 
 

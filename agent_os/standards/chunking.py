@@ -16,13 +16,12 @@ from typing import Any
 
 import yaml
 
+from .. import markdown
 from .models import Chunk, ParsedDocument
 
 DEFAULT_MAX_TOKENS = 200
 """Estimated tokens per chunk; with the heading path it stays under MiniLM's 256 window."""
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,3}[.)])\s+\S")
 _WORD = re.compile(r"[A-Za-z]+")
 _OTHER_TOKEN = re.compile(r"\d+|[^\w\s]")
@@ -79,27 +78,25 @@ def _blocks(lines: list[str], start: int) -> list[_Block]:
             blocks.append(_Block(para_first, last, tuple(stack), False, estimate_tokens(text)))
         para_first = None
 
+    # Where code blocks end is markdown's decision, made in one place.
+    fence_end = {f.first + start: f.last + start for f in markdown.fences(lines[start:])}
     i = start
     while i < len(lines):
         line = lines[i]
-        if _FENCE.match(line):
+        if i in fence_end:
             close_para(i - 1)
-            marker = _FENCE.match(line).group(1)  # type: ignore[union-attr]
-            j = i + 1
-            while j < len(lines) and not lines[j].lstrip().startswith(marker):
-                j += 1
-            j = min(j, len(lines) - 1)
+            j = fence_end[i]
             text = "\n".join(lines[i : j + 1])
             blocks.append(_Block(i, j, tuple(stack), False, estimate_tokens(text)))
             i = j + 1
             continue
-        heading = _HEADING.match(line)
-        if heading and heading.group(2):
+        heading = markdown.heading(line)
+        if heading:
             close_para(i - 1)
-            level = len(heading.group(1))
+            level = heading[0]
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, heading.group(2).strip()))
+            stack.append(heading)
             blocks.append(_Block(i, i, tuple(stack), True, estimate_tokens(line)))
         elif not line.strip():
             close_para(i - 1)
@@ -231,11 +228,8 @@ def parse_document(
     meta, body_start = split_front_matter(text)
     title = str(meta.get("title") or "").strip()
     if not title:
-        for line in text.splitlines()[body_start:]:
-            m = _HEADING.match(line)
-            if m and len(m.group(1)) == 1 and m.group(2):
-                title = m.group(2).strip()
-                break
+        body = "\n".join(text.splitlines()[body_start:])
+        title = next((t for level, t, _ in markdown.headings(body) if level == 1), "")
     title = title or fallback_title
     chunks = chunk_markdown(text, title=title, max_tokens=max_tokens, body_start=body_start)
     return ParsedDocument(
