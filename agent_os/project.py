@@ -48,6 +48,9 @@ class ProjectConfig(BaseModel):
     # None means the defaults: the shipped library plus `.agent-os/standards`.
     standards: list[str] | None = None
     gates: GatePolicyConfig = GatePolicyConfig()
+    require_session_for: list[str] = Field(
+        default_factory=list,
+        description="Path patterns ('src/**'): a PR touching one needs a linked workflow session to pass.")
 
 
 def parse_config(text: str, *, source: str = CONFIG_FILE) -> ProjectConfig:

@@ -12,7 +12,6 @@ an edit of the body: unlinking silently would hide a gate.
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 from collections.abc import Callable
@@ -21,11 +20,11 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from agent_os.engine import Engine
-from agent_os.errors import AgentOSError, InputError
-from agent_os.project import AGENT_OS_DIR, CONFIG_FILE, GatePolicyConfig, parse_config
+from agent_os.errors import AgentOSError
+from agent_os.project import AGENT_OS_DIR, GatePolicyConfig
 from agent_os.views import ReviewCommentInput, ReviewInput
 
-from . import checks
+from . import checks, unlinked
 from .events import (
     CheckRun,
     Event,
@@ -37,6 +36,7 @@ from .events import (
 )
 from .github import GitHubApp, GitHubCallError
 from .outbox import Outbox
+from .repo_config import read_config
 from .settings import Settings
 from .store import BotStore
 
@@ -121,8 +121,10 @@ class Handlers:
         wanted: dict[str, str] = {}
         for sid in session_ids_in(pr.body):
             wanted[sid] = "pr_body"
+        changed: list[str] | None = None
         if event.action in ("opened", "reopened", "synchronize"):
-            for spec_dir in spec_dirs_in(self._changed_files(repo, pr.number)):
+            changed = self._changed_files(repo, pr.number)
+            for spec_dir in spec_dirs_in(changed):
                 sid = self.engine.session_for_spec_dir(spec_dir)
                 if sid:
                     wanted.setdefault(sid, "spec_files")
@@ -137,7 +139,7 @@ class Handlers:
             except AgentOSError as exc:  # an id from another project, or mistyped
                 log.info("PR %s#%d names %s, which is not linked: %s", repo, pr.number, sid, exc.message)
         if not linked:
-            return "no session linked"
+            return unlinked.queue_unlinked_check(self, repo, pr, changed)
         for sid in linked:
             if pr.head.sha:
                 self.engine.link_pull_request(sid, repo, pr.number, head_sha=pr.head.sha, source="webhook")
@@ -156,18 +158,10 @@ class Handlers:
 
     def gate_policy(self, repo: str, base_ref: str) -> GatePolicyConfig | None:
         """The team's gate policy from the PR's base branch (a PR cannot weaken its own gate)."""
-        path = f"{AGENT_OS_DIR}/{CONFIG_FILE}"
-        data = self.github.get_or_none(self._installation(repo), f"/repos/{repo}/contents/{path}",
-                                       params={"ref": base_ref} if base_ref else None)
-        if not isinstance(data, dict) or "content" not in data:
+        config = read_config(self.github, self._installation(repo), repo, base_ref)
+        if config is None:
             return None
-        try:
-            text = base64.b64decode(data["content"]).decode("utf-8")
-            policy = parse_config(text, source=f"{repo}@{base_ref}:{path}").gates
-        except (InputError, ValueError, UnicodeDecodeError) as exc:
-            # A broken config must not open gates: keep the workflow's own (stricter) policy.
-            log.warning("ignoring %s on %s: %s", path, base_ref, exc)
-            return None
+        policy = config.gates
         if policy.required_teams:
             policy = policy.model_copy(update={"team_members": {
                 team: self._team_members(repo, team) for team in policy.required_teams}})

@@ -123,7 +123,7 @@ class Outbox:
         repo, number = p["repository"], int(p["number"])
         installation = self.installation_for(repo)
         if item.kind == "sync_checks":
-            self._sync_checks(installation, repo, number, retried=item.attempts > 0)
+            self._sync_checks(installation, repo, number, retried=item.attempts > 0, unlinked=p.get("unlinked"))
         elif item.kind == "status_comment":
             self._status_comment(installation, repo, number, retried=item.attempts > 0)
         elif item.kind == "comment":
@@ -154,9 +154,15 @@ class Outbox:
         pull = self.github.call(installation, "GET", f"/repos/{repo}/pulls/{number}")
         return pull["head"]["sha"]
 
-    def _sync_checks(self, installation: int, repo: str, number: int, *, retried: bool) -> None:
+    def _sync_checks(self, installation: int, repo: str, number: int, *, retried: bool,
+                     unlinked: dict[str, Any] | None = None) -> None:
         sessions = self.sessions_of(repo, number)
         if not sessions:
+            if unlinked:  # no session: the overall check alone, so a required check never waits
+                from .unlinked import unlinked_check
+
+                spec = unlinked_check(list(unlinked.get("required_by") or []), public_url=self.settings.public_url)
+                self._put_check(installation, repo, unlinked["head_sha"], spec, retried=retried)
             return
         head = self._head_sha(installation, repo, number, sessions)
         for spec in checks.checks_for(sessions, public_url=self.settings.public_url):
