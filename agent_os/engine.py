@@ -19,9 +19,9 @@ from typing import Any
 
 from . import views
 from .authoring import build_definition, write_workflow
-from .db import Database
 from .definitions import Phase, Workflow
 from .errors import (
+    Conflict,
     EvidenceRejected,
     GateClosed,
     InputError,
@@ -35,7 +35,8 @@ from .execution import expand_tasks_md
 from .gates import GateDecision, GatePolicy, Review, evaluate_gate
 from .project import GatePolicyConfig, Project
 from .registry import Registry, summary
-from .store import CommentRecord, PhaseRecord, PullRequestRecord, SessionRecord, SQLiteSessionStore, now
+from .records import CommentRecord, PhaseRecord, PullRequestRecord, SessionRecord, now
+from .store import SessionStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -67,22 +68,36 @@ def slugify(target: str) -> str:
 class Engine:
     """Sessions of workflows on one project and one store."""
 
-    def __init__(self, project: Project, db: Database) -> None:
+    def __init__(self, project: Project, store: SessionStore) -> None:
         self.project = project
-        self.db = db
-        self.store = SQLiteSessionStore(db)
+        self.store = store
         self.registry = Registry(project)
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
 
     @classmethod
-    def open(cls, project: Project, db: Database | None = None) -> Engine:
-        """The engine for `project`, opening (and migrating) its session database."""
-        return cls(project, db or Database.open(project.db_path))
+    def open(cls, project: Project, store: SessionStore | None = None) -> Engine:
+        """The engine for `project`, opening (and migrating) its session store unless one is given."""
+        return cls(project, store or open_store(project.db_path))
+
+    @property
+    def db(self) -> Any:
+        """The database the session store lives in, for components that keep their own tables beside it."""
+        return self.store.db  # type: ignore[attr-defined]
 
     def close(self) -> None:
-        """Close the database."""
-        self.db.close()
+        """Close the session store."""
+        self.store.close()
+
+    def _bump(self, rec: SessionRecord, **changes: Any) -> None:
+        """Advance the session's revision from `rec.rev` (inside its locked transaction), or refuse.
+
+        Under the session's row lock nobody else can have moved it; if the
+        compare-and-set still fails, the whole transaction is rolled back.
+        """
+        if not self.store.bump(rec.id, rec.rev, **changes):
+            raise Conflict(f"Session {rec.id} was changed by another call at the same moment; nothing was written.",
+                           hint="Read the session again (get_workflow_state) and retry if still needed.")
 
     # change notification -----------------------------------------------------------------
 
@@ -168,9 +183,7 @@ class Engine:
     def _new_spec_dir(self, slug: str) -> str:
         base = f".agent-os/specs/{now():%Y-%m-%d}-{slug}"
         candidate, n = base, 2
-        while (self.project.root / candidate).exists() and any(
-            s.spec_dir == candidate for s in self.store.sessions()
-        ):
+        while (self.project.root / candidate).exists() and self.store.sessions_for_spec_dir(candidate):
             candidate, n = f"{base}-{n}", n + 1
         return candidate
 
@@ -207,8 +220,8 @@ class Engine:
         )
 
     def _require_approved(self, spec_rel: str, workflow: str) -> None:
-        for s in self.store.sessions():
-            if s.spec_dir == spec_rel and s.workflow != workflow and s.status != "complete":
+        for s in self.store.sessions_for_spec_dir(spec_rel):
+            if s.workflow != workflow and s.status != "complete":
                 raise Refused(
                     f"The spec in {spec_rel} is not approved yet: session {s.id} ({s.workflow}) is still open.",
                     hint=f"Finish that session first (get_workflow_state('{s.id}')).",
@@ -261,7 +274,7 @@ class Engine:
             session_id=rec.id, workflow=rec.workflow, workflow_version=rec.workflow_version, target=rec.target,
             spec_dir=rec.spec_dir, status=rec.status, current_phase=current.number if current else None,
             phases=summaries, pull_requests=[self._pr_view(p) for p in self.store.pull_requests(rec.id)],
-            author=rec.author, created_at=rec.created_at, updated_at=rec.updated_at,
+            author=rec.author, repository=rec.repository, created_at=rec.created_at, updated_at=rec.updated_at,
             next_step=_next_step(rec, current, summaries),
         )
 
@@ -350,6 +363,7 @@ class Engine:
                 status=rec.status, current_phase=cur.number if cur else None,
                 current_phase_title=cur.title if cur else None, current_phase_state=cur.state if cur else None,
                 phases_complete=sum(p.state == "complete" for p in phases), phases_total=len(phases),
+                repository=rec.repository,
                 updated_at=rec.updated_at,
             ))
         return out
@@ -397,7 +411,7 @@ class Engine:
         # webhook linking the PR or moving its head bumps the revision too, and must not
         # turn a good submission into a false "another call completed this phase".
         seen = [(p.number, p.state) for p in phases]
-        with self.store.transaction():
+        with self.store.transaction(rec.id):
             fresh = self.store.session(rec.id)
             if fresh is None or fresh.status != rec.status or \
                     [(p.number, p.state) for p in self.store.phases(rec.id)] != seen:
@@ -411,8 +425,7 @@ class Engine:
             if not accepted:
                 self.store.add_event(rec.id, "evidence_refused", target.number, failures=len(failures))
             else:
-                if not self.store.bump(rec.id, fresh.rev):  # pragma: no cover - guarded by the lock above
-                    raise WrongPhase("Another call completed this phase first.")
+                self._bump(fresh)
                 if expansion is not None:
                     self.store.replace_phases_from(rec.id, nxt.number, expansion)
                 self.store.add_event(rec.id, "evidence_accepted", target.number)
@@ -517,8 +530,7 @@ class Engine:
         self.store.add_event(session_id, "phase_completed", number)
         nxt = next((p for p in self.store.phases(session_id) if p.number == number + 1), None)
         if nxt is None:
-            rec = self.store.session(session_id)
-            self.store.bump(session_id, rec.rev, status="complete")
+            self._bump(self.store.session(session_id), status="complete")
             self.store.add_event(session_id, "session_completed", None)
         else:
             self.store.set_phase_state(session_id, nxt.number, "active", at)
@@ -578,7 +590,7 @@ class Engine:
         decision = self._decide(rec, waiting, phase)
         if not decision.satisfied:
             return False
-        self.store.bump(session_id, rec.rev)
+        self._bump(rec)
         self.store.add_event(session_id, "gate_passed", waiting.number,
                              approvals=[f"{a.reviewer} ({a.source})" for a in decision.approvals])
         self._advance(session_id, waiting.number)
@@ -603,7 +615,7 @@ class Engine:
         if rec.author and by.casefold() == rec.author.casefold():
             raise Refused(f"{by} is the session's author and cannot approve their own work.",
                           hint="Ask another person to approve.")
-        with self.store.transaction():
+        with self.store.transaction(rec.id):
             self.store.add_review(rec.id, Review(by, "approved", now(), source), None)
             self.store.add_event(rec.id, "approval", waiting.number, reviewer=by, source=source, note=note)
             self._settle_gate(rec.id)
@@ -618,7 +630,7 @@ class Engine:
         rec = self._session(session_id)
         # Reviews count from when we learn of them: a redelivered old review must not
         # predate the phase it would approve.
-        with self.store.transaction():
+        with self.store.transaction(rec.id):
             added = self.store.add_review(
                 rec.id, Review(review.reviewer, review.state, now(), review.source, review.commit_id,
                                review.is_bot), review.review_id)
@@ -636,9 +648,8 @@ class Engine:
         value = policy.model_dump(exclude_none=True) if policy else None
         if value == rec.gate_policy:
             return
-        with self.store.transaction():
-            fresh = self.store.session(rec.id)
-            self.store.bump(rec.id, fresh.rev, gate_policy=value)
+        with self.store.transaction(rec.id):
+            self._bump(self.store.session(rec.id), gate_policy=value)
             self.store.add_event(rec.id, "gate_policy", None, policy=value)
             self._settle_gate(rec.id)
         self._notify(rec.id, "gate_policy")
@@ -650,9 +661,8 @@ class Engine:
             raise InputError(f"head_sha {head_sha!r} is not a commit id.")
         if head_sha == rec.head_sha:
             return
-        with self.store.transaction():
-            fresh = self.store.session(rec.id)
-            self.store.bump(rec.id, fresh.rev, head_sha=head_sha)
+        with self.store.transaction(rec.id):
+            self._bump(self.store.session(rec.id), head_sha=head_sha)
             self.store.add_event(rec.id, "head_changed", None, head_sha=head_sha)
             self._settle_gate(rec.id)
         self._notify(rec.id, "head_changed")
@@ -673,7 +683,7 @@ class Engine:
         if isinstance(number, bool) or not isinstance(number, int) or not 0 < number < 10**9:
             raise InputError(f"number {number!r} is not a pull request number.")
         pr = PullRequestRecord(rec.id, repository.strip(), number, head_sha, author, source, now())
-        with self.store.transaction():
+        with self.store.transaction(rec.id):
             new = self.store.upsert_pull_request(pr)
             fresh = self.store.session(rec.id)
             changes: dict[str, Any] = {}
@@ -681,8 +691,10 @@ class Engine:
                 changes["author"] = author
             if head_sha and head_sha != fresh.head_sha:
                 changes["head_sha"] = head_sha
+            if new and not fresh.repository:
+                changes["repository"] = pr.repository
             if changes or new:
-                self.store.bump(rec.id, fresh.rev, **changes)
+                self._bump(fresh, **changes)
             if new:
                 self.store.add_event(rec.id, "pull_request_linked", None, repository=pr.repository,
                                      number=number, source=source)
@@ -697,11 +709,8 @@ class Engine:
 
     def session_for_spec_dir(self, spec_dir: str) -> str | None:
         """The most recent session working in `spec_dir` (relative to the project root)."""
-        want = spec_dir.strip().strip("/")
-        for s in self.store.sessions():
-            if s.spec_dir == want:
-                return s.id
-        return None
+        found = self.store.sessions_for_spec_dir(spec_dir.strip().strip("/"))
+        return found[0].id if found else None
 
     def record_review_comment(self, session_id: str, comment: views.ReviewCommentInput) -> bool:
         """Record a review comment (or its edit or deletion) on one of the session's spec files.
@@ -712,7 +721,7 @@ class Engine:
         rec = self._session(session_id)
         if not _within(comment.path, rec.spec_dir):
             return False
-        with self.store.transaction():
+        with self.store.transaction(rec.id):
             self.store.upsert_comment(rec.id, CommentRecord(
                 comment.comment_id, comment.thread_id, comment.path, comment.line, comment.body, comment.author,
                 comment.url, comment.state, comment.in_reply_to, now()))
@@ -729,11 +738,8 @@ class Engine:
         rec = self._session(session_id)
         if not {c.comment_id for c in self.store.comments(rec.id)} & set(comment_ids):
             return False
-        with self.store.transaction():
-            self.store.set_thread(rec.id, thread_id, resolved)
-            for cid in comment_ids:
-                self.db.execute("UPDATE review_comments SET thread_id = ? WHERE session_id = ? AND comment_id = ?",
-                                (thread_id, rec.id, cid))
+        with self.store.transaction(rec.id):
+            self.store.set_thread(rec.id, thread_id, resolved, comment_ids)
             self.store.add_event(rec.id, "thread_resolved" if resolved else "thread_unresolved", None,
                                  thread_id=thread_id)
             self._settle_gate(rec.id)

@@ -72,3 +72,7 @@ class EvidenceRejected(Refused):
 
 class SessionComplete(Refused):
     """Every phase of the session is already complete."""
+
+
+class Conflict(Refused):
+    """Another call changed the session at the same moment; nothing of this call was written."""

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from .definitions import Gate
 from .project import GatePolicyConfig
+from .records import Review
+
+__all__ = ["GateDecision", "GatePolicy", "Review", "evaluate_gate"]
 
 
 @dataclass(frozen=True)
@@ -74,18 +76,6 @@ class GatePolicy:
         if self.require_resolved_threads:
             extra.append("every review thread on the spec files must be resolved")
         return text + ("; " + "; ".join(extra) if extra else "") + "."
-
-
-@dataclass(frozen=True)
-class Review:
-    """One review or approval as recorded, in the order received."""
-
-    reviewer: str
-    state: str  # approved | changes_requested | dismissed | commented
-    at: datetime
-    source: str
-    commit_id: str | None = None
-    is_bot: bool = False
 
 
 @dataclass(frozen=True)

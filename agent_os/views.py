@@ -107,6 +107,7 @@ class SessionState(_View):
     phases: list[PhaseSummary]
     pull_requests: list[PullRequestView] = []
     author: str | None = None
+    repository: str | None = Field(default=None, description="'owner/name' the session works in, once known.")
     created_at: datetime
     updated_at: datetime
     next_step: str
@@ -123,6 +124,7 @@ class SessionSummary(_View):
     current_phase_state: PhaseState | None
     phases_complete: int
     phases_total: int
+    repository: str | None = None
     updated_at: datetime
 
 

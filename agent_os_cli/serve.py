@@ -41,8 +41,7 @@ def serve_command(
     except ValidationError as exc:
         problems = "; ".join(f"AGENT_OS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise InputError(f"Bad server settings: {problems}.", hint="Fix the environment variables and retry.") from None
-    proj = open_project(project or (settings.project if settings.project != Path(".") else None),
-                        db=str(settings.db) if settings.db else None)
+    proj = open_project(project or (settings.project if settings.project != Path(".") else None))
     if settings.app_id is not None:
         settings.private_key_pem()  # fail now, with a clear message, not on the first webhook
         if not settings.webhook_secret.get_secret_value():

@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if engine is None:
         from agent_os.project import Project
 
-        engine = Engine.open(Project.open(settings.project, db=settings.db))
+        engine = Engine.open(Project.open(settings.project))  # AGENT_OS_DB is read there
     bot = Bot.build(settings, engine)
 
     @asynccontextmanager

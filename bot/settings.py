@@ -25,7 +25,6 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr = Field(
         default=SecretStr(""), description="The webhook secret (AGENT_OS_WEBHOOK_SECRET)."
     )
-    db: Path | None = Field(default=None, description="Session database (AGENT_OS_DB).")
     github_url: str = Field(default="https://api.github.com", description="REST API base URL.")
     public_url: str = Field(default="", description="Where people reach this server (details links).")
     project: Path = Field(default=Path("."), description="The project directory (AGENT_OS_PROJECT).")
