@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,7 +153,17 @@ def checks_for(sessions: list[SessionState], *, public_url: str = "") -> list[Ch
     return specs
 
 
-MARKER = "<!-- agent-os:status -->"
+def marker(key: str) -> str:
+    """The hidden HTML comment that lets the bot find a comment it posted, by its outbox key.
+
+    Keys come from us (and delivery ids from GitHub's header): anything that could end the
+    HTML comment early is dropped.
+    """
+    safe = re.sub(r"[^A-Za-z0-9:#/._@-]", "", key).replace("--", "-")
+    return f"<!-- agent-os:{safe} -->"
+
+
+MARKER = marker("status")
 
 
 def status_comment(sessions: list[SessionState], *, public_url: str = "") -> str:

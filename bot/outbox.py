@@ -7,6 +7,11 @@ Three kinds of item:
 - `status_comment` {repository, number}: create or edit the one status comment;
 - `comment` {repository, number, body}: post a reply once (help, refusals).
 
+Every create is exactly-once as GitHub sees it. An attempt is counted before it is sent, so
+a retry knows an earlier attempt may have landed (a timeout, a connection lost after
+sending, a crash between sending and recording) and looks first: check runs by name on the
+commit, comments by the hidden marker carrying the outbox key (`checks.marker`).
+
 Retries back off exponentially on 5xx, timeouts and rate limits, honouring `Retry-After`
 and `x-ratelimit-reset`. Check runs are idempotent across restarts: we update the run we
 recorded; if a crash came between GitHub creating a run and our recording it, the next
@@ -127,8 +132,7 @@ class Outbox:
         elif item.kind == "status_comment":
             self._status_comment(installation, repo, number, retried=item.attempts > 0)
         elif item.kind == "comment":
-            self.github.call(installation, "POST", f"/repos/{repo}/issues/{number}/comments",
-                             json={"body": p["body"]})
+            self._comment(installation, repo, number, p["body"], key=item.idem_key, retried=item.attempts > 0)
         else:
             raise GitHubCallError(f"unknown outbox item kind {item.kind!r}")
 
@@ -214,10 +218,26 @@ class Outbox:
                                    json={"body": body})
         self.store.save_status_comment(repo, number, int(created["id"]))
 
+    def _comment(self, installation: int, repo: str, number: int, body: str, *, key: str, retried: bool) -> None:
+        """Post a reply once. It carries its key as a marker: after an attempt whose outcome is
+        unknown (a timeout, a lost connection, a crash before we recorded it), the retry looks
+        for the marker before posting again."""
+        tag = checks.marker(key)
+        if retried and self._find_comment(installation, repo, number, tag) is not None:
+            return
+        self.github.call(installation, "POST", f"/repos/{repo}/issues/{number}/comments",
+                         json={"body": f"{body.rstrip()}\n\n{tag}\n"})
+
     def _find_status_comment(self, installation: int, repo: str, number: int) -> int | None:
+        found = self._find_comment(installation, repo, number, checks.MARKER)
+        if found is not None:
+            self.store.save_status_comment(repo, number, found)
+        return found
+
+    def _find_comment(self, installation: int, repo: str, number: int, tag: str) -> int | None:
+        """The id of the bot's own comment on the PR carrying `tag`, if GitHub has one."""
         for comment in self.github.paginate(installation, f"/repos/{repo}/issues/{number}/comments"):
             user = (comment.get("user") or {}).get("login", "")
-            if user.lower() == self.settings.bot_login.lower() and checks.MARKER in (comment.get("body") or ""):
-                self.store.save_status_comment(repo, number, int(comment["id"]))
+            if user.lower() == self.settings.bot_login.lower() and tag in (comment.get("body") or ""):
                 return int(comment["id"])
         return None

@@ -7,7 +7,6 @@ and recording a delivery is one SQLite insert, so the answer never waits on GitH
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import anyio.to_thread
@@ -15,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from .metrics import Metrics
+from .payloads import PayloadError, check_content_type, parse_payload
 from .settings import Settings
 from .signatures import SignatureError, verify_signature
 from .store import BotStore
@@ -54,11 +54,10 @@ def webhook_router(settings: Settings, store: BotStore, metrics: Metrics, wake: 
         if not event or not delivery_id or len(delivery_id) > _DELIVERY_ID_MAX or len(event) > 100:
             return _refuse(metrics, 400, "headers", "X-GitHub-Event and X-GitHub-Delivery headers are required.")
         try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _refuse(metrics, 400, "json", "The body is not JSON.")
-        if not isinstance(payload, dict):
-            return _refuse(metrics, 400, "json", "The body is not a JSON object.")
+            check_content_type(request.headers.get("content-type"))
+            payload = parse_payload(body)
+        except PayloadError as exc:
+            return _refuse(metrics, exc.status, exc.reason, exc.message)
         action = payload.get("action") if isinstance(payload.get("action"), str) else None
         outcome = await anyio.to_thread.run_sync(store.record_delivery, delivery_id, event, action, payload)
         metrics.webhooks_received.labels(event).inc()

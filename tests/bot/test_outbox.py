@@ -181,3 +181,21 @@ def test_a_stopped_worker_can_still_be_drained_by_hand(env):
     assert "Agent OS" not in env.checks(pr.head_sha)  # recorded, not yet processed
     env.bot.worker.drain(timeout=15)
     assert "Agent OS" in env.checks(pr.head_sha)
+
+
+def test_a_reply_that_timed_out_but_was_posted_is_found_by_its_marker_not_posted_again(tmp_path, credentials):
+    with bot_env(tmp_path, credentials, http_timeout=1.0, backoff_base=60.0, backoff_max=60.0) as env:
+        pr = env.gh.open_pull_request(REPO, author="dev", body="A change", send=False)
+        env.gh.inject("POST", "/repos/*/issues/*/comments", None, delay=2.0)
+        env.gh.comment(REPO, pr.number, "rev", "/agent-os help")
+        item = wait_until(lambda: next((i for i in env.bot.store.outbox("pending") if i.last_error), None),
+                          what="the reply to time out")
+        assert "timed out" in item.last_error
+        wait_until(lambda: len(env.gh.comments(REPO, pr.number)) == 2, what="the slow reply to land")
+        env.bot.store.db.execute("UPDATE bot_outbox SET next_attempt_at = 0")  # retry now, not in 60 s
+        settle(env)
+        [reply] = [c for c in env.gh.comments(REPO, pr.number) if c.user == env.gh.bot_login]
+        assert "/agent-os status" in reply.body
+        assert reply.body.rstrip().endswith(f"<!-- agent-os:{item.idem_key} -->")
+        assert len(env.gh.requests("POST", "/repos/*/issues/*/comments")) == 1
+        assert env.bot.store.outbox("done")[-1].idem_key == item.idem_key

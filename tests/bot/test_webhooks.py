@@ -14,21 +14,6 @@ from botkit import REPO, SECRET, WEBHOOK_PATH, bot_env, post_webhook, settle
 from bot.signatures import sign
 
 
-@pytest.fixture(scope="module")
-def quiet(tmp_path_factory, credentials):
-    """One bot shared by the tests that change nothing a later one looks at."""
-    with bot_env(tmp_path_factory.mktemp("refused"), credentials) as env:
-        yield env
-
-
-@pytest.fixture
-def refused(quiet):
-    """The shared bot; afterwards, checks that nothing was recorded."""
-    before = delivery_count(quiet)
-    yield quiet
-    assert delivery_count(quiet) == before, "a refused request was recorded"
-
-
 def ping_body(env) -> bytes:
     """A genuine ping payload from the stand-in (built, not sent)."""
     return env.gh.ping(send=False).body
