@@ -69,9 +69,10 @@ class FileChange:
     detail: str = ""
 
 
-def server_entry(client: str, root: Path, command: str = "agent-os") -> dict[str, Any]:
-    """Our server's entry in `client`'s configuration: run `agent-os mcp` on this project."""
-    args = ["mcp", "--project", str(root)]
+def server_entry(client: str, root: Path, command: str = "agent-os", server: str | None = None) -> dict[str, Any]:
+    """Our server's entry in `client`'s configuration: run `agent-os mcp` on this project
+    (with `--server URL`: as the door to a team server)."""
+    args = ["mcp", "--project", str(root)] + (["--server", server] if server else [])
     if client == "vscode":
         return {"type": "stdio", "command": command, "args": args}
     return {"command": command, "args": args}
@@ -123,14 +124,14 @@ def _dump(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_client_config(root: Path, client: str, command: str = "agent-os") -> FileChange:
+def write_client_config(root: Path, client: str, command: str = "agent-os", server: str | None = None) -> FileChange:
     """Add (or refresh) our entry in `client`'s MCP configuration, keeping everything else."""
     if client not in CLIENTS:
         raise InputError(f"Unknown client {client!r}.", hint=f"Use one of: {', '.join(CLIENTS)}.")
     rel, key = CLIENTS[client]
     path = root / rel
     data, servers = _read_client_config(root, client)
-    entry = server_entry(client, root, command)
+    entry = server_entry(client, root, command, server)
     if data is None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_dump({key: {SERVER_NAME: entry}}), encoding="utf-8")
@@ -143,7 +144,8 @@ def write_client_config(root: Path, client: str, command: str = "agent-os") -> F
     return FileChange(rel, "updated", detail)
 
 
-def init_project(root: Path, clients: list[str] | None = None, *, command: str = "agent-os") -> list[FileChange]:
+def init_project(root: Path, clients: list[str] | None = None, *, command: str = "agent-os",
+                 server: str | None = None) -> list[FileChange]:
     """Create `.agent-os/` (config, specs, standards) and the chosen clients' MCP configs.
 
     Every client config is checked before anything is written, so a malformed file stops
@@ -179,5 +181,5 @@ def init_project(root: Path, clients: list[str] | None = None, *, command: str =
     else:
         changes.append(_write_if_changed(gitignore, GITIGNORE, root))
     for client in chosen:
-        changes.append(write_client_config(root, client, command))
+        changes.append(write_client_config(root, client, command, server))
     return changes

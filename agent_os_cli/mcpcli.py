@@ -34,6 +34,10 @@ def mcp_command(
     port: Annotated[int, typer.Option(help="Port to listen on with --http.")] = 8765,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="With --http on a loopback address: "
                                           "accept requests without a token (local experiments only).")] = False,
+    server: Annotated[str | None, typer.Option(
+        "--server", help="Team mode: serve the same tools over stdio, answered by the team server at this URL "
+        "(token from AGENT_OS_TOKEN, or what `agent-os init --server URL --token T` saved). The door reads "
+        "this clone's files for each checkpoint and sends them along.")] = None,
 ) -> None:
     """Run the MCP server for a project: stdio for one agent (the default), or HTTP for a team.
 
@@ -45,6 +49,15 @@ def mcp_command(
 
     quiet_library_logs()
     proj = open_project(project)
+    if server:
+        from agent_os_cli.credentials import token_for
+        from mcp_server.door import build_door
+
+        if http:
+            raise InputError("--server and --http do not go together.",
+                             hint="The team server itself serves HTTP: `agent-os serve`.")
+        build_door(proj, server, token_for(server)).run("stdio")
+        return
     if not http:
         server = build_server(proj, warm_index=True)
         server.run("stdio")
@@ -145,6 +158,10 @@ def init_command(
     client: Annotated[list[str] | None, typer.Option(
         "--client", help=f"Write this client's MCP config only (repeatable): {', '.join(CLIENTS)}. "
         "Default: all of them.")] = None,
+    server: Annotated[str | None, typer.Option(
+        "--server", help="Team mode: the clients run `agent-os mcp --server URL`, the door to this team server.")] = None,
+    token: Annotated[str | None, typer.Option(
+        "--token", help="With --server: the token for it, saved in your own config folder (not the project).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Set up a project: `.agent-os/` (config, specs, standards) and the MCP config of
@@ -153,7 +170,13 @@ def init_command(
     Existing client configs are merged, never clobbered; running it again changes nothing.
     """
     root = project or Path.cwd()
-    changes = init_project(root, client)
+    if token and not server:
+        raise InputError("--token goes with --server.", hint="agent-os init --server URL --token T")
+    changes = init_project(root, client, server=server)
+    if server and token:
+        from agent_os_cli.credentials import save_token
+
+        save_token(server, token)
     if json_out:
         emit_json({"project": str(root.resolve()), "changes": [c.__dict__ for c in changes]})
         return

@@ -74,6 +74,7 @@ def build_server(
     public_url: str = "http://127.0.0.1:8765",
     warm_index: bool = False,
     on_tool_call: Callable[[str, bool], None] | None = None,
+    backend: Any = None,
 ) -> MCPServer:
     """The MCP server for `project`.
 
@@ -83,8 +84,12 @@ def build_server(
     then the server's own address, which the SDK's auth settings require).
     `warm_index` refreshes the standards index in the background at start.
     `on_tool_call(tool, ok)` is told of every tool call (the team server counts them).
+    `backend` replaces the local engine and index (the door in team mode, `door.py`): the
+    tools are the same functions, so their names and schemas are the same too; the
+    resources, which read the local project, are then left out.
     """
-    backend = Backend(project, engine=engine, index=index, embedder=embedder)
+    local = backend is None
+    backend = backend or Backend(project, engine=engine, index=index, embedder=embedder)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Backend]:
@@ -107,7 +112,8 @@ def build_server(
         auth=auth,
     )
     _register_tools(server, backend, on_tool_call)
-    _register_resources(server, backend)
+    if local:
+        _register_resources(server, backend)
     register_prompts(server)
     server.backend = backend  # type: ignore[attr-defined]  # for the doors and tests
     server.on_list_tools = backend.handshake.set  # type: ignore[attr-defined]

@@ -1,0 +1,205 @@
+"""The agent's door in team mode: `agent-os mcp --server URL`.
+
+Claude Code (or Cursor, VS Code) starts `agent-os mcp` in the agent's clone, over stdio.
+With `--server` that process serves the very same tools (names, schemas, docstrings: the
+functions of `server.py`), but every answer comes from the team server's `/mcp`: sessions,
+gate state, review feedback and search live there. What the door adds is what only the
+agent's machine can do: read the clone. With `complete_phase` it sends the files the
+phase's checkpoint reads (`agent_os.snapshot`), each with its git blob SHA, in the
+request's `_meta`; the server checks the evidence against exactly those bytes.
+
+Each call opens its own short MCP connection to the server: a restarted or briefly
+unreachable server costs one failed call, never a dead door.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from agent_os import views
+from agent_os.project import Project
+from agent_os.snapshot import checkpoint_paths, read_snapshot
+from agent_os.standards.models import SearchResponse
+
+META_SNAPSHOT = "agent-os.dev/snapshot"
+META_REPOSITORY = "agent-os.dev/repository"
+
+log = logging.getLogger(__name__)
+
+_REMOTE_URL = re.compile(r"(?:[:/])([A-Za-z0-9][A-Za-z0-9-]{0,38})/([A-Za-z0-9_.-]{1,100}?)(?:\.git)?/?$")
+
+
+def repository_of(clone: Path) -> str | None:
+    """`owner/name` of the clone's `origin` remote (None if it has none)."""
+    try:
+        url = subprocess.run(["git", "-C", str(clone), "remote", "get-url", "origin"], capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = _REMOTE_URL.search(url)
+    return f"{match.group(1)}/{match.group(2)}" if match else None
+
+
+class TeamServer:
+    """Calls tools on the team server's `/mcp` with a bearer token."""
+
+    def __init__(self, url: str, token: str | None, *, repository: str | None = None, timeout: float = 60.0) -> None:
+        base = url.rstrip("/")
+        self.url = base if base.endswith("/mcp") else base + "/mcp"
+        self.token = token
+        self.repository = repository
+        self.timeout = timeout
+
+    def call(self, tool: str, arguments: dict[str, Any], meta: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The structured answer of `tool`; a refusal is raised as a ToolError with the server's text.
+
+        Runs its own event loop: the SDK calls sync tools in worker threads.
+        """
+        full_meta = dict(meta or {})
+        if self.repository:
+            full_meta[META_REPOSITORY] = self.repository
+        try:
+            return anyio.run(self._call, tool, arguments, full_meta)
+        except ToolError:
+            raise
+        except BaseExceptionGroup as group:  # the SDK raises through task groups
+            raise ToolError(self._unreachable(group)) from None
+        except Exception as exc:  # noqa: BLE001 - the network, the server, auth: all end here
+            raise ToolError(self._unreachable(exc)) from None
+
+    async def _call(self, tool: str, arguments: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        http = create_mcp_http_client(headers=headers)
+
+        async def refused_token(response) -> None:  # noqa: ANN001 - the SDK's httpx response
+            if response.status_code == 401:
+                raise ToolError(self._unauthorized())
+
+        http.event_hooks["response"].append(refused_token)
+        async with http, Client(streamable_http_client(self.url, http_client=http),
+                                read_timeout_seconds=self.timeout) as client:
+            result = await client.call_tool(tool, arguments, meta=meta or None)
+        if result.is_error:
+            text = "\n".join(getattr(c, "text", "") for c in result.content).strip()
+            # The server's SDK prefixes this; ours adds it again when the door re-raises.
+            raise ToolError(text.removeprefix(f"Error executing tool {tool}: ")
+                            or f"The team server refused {tool}.")
+        return result.structured_content or {}
+
+    def _unauthorized(self) -> str:
+        return (f"The team server at {self.url} refused the token (401). Next: set AGENT_OS_TOKEN to a "
+                "token from `agent-os token create NAME` on the server (or run `agent-os init --server URL "
+                "--token T`), then restart the agent.")
+
+    def _unreachable(self, exc: BaseException) -> str:
+        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+            exc = exc.exceptions[0]
+        if isinstance(exc, ToolError):
+            return str(exc)
+        text = str(exc) or type(exc).__name__
+        return (f"Cannot reach the team server at {self.url}: {text[:300]}. Next: check that it runs and "
+                "that --server names it; then call the tool again.")
+
+
+class RemoteEngine:
+    """The engine methods the tools call, answered by the team server."""
+
+    def __init__(self, server: TeamServer, clone: Path) -> None:
+        self.server = server
+        self.clone = clone
+
+    def list_workflows(self) -> list[views.WorkflowSummary]:
+        data = self.server.call("list_workflows", {})
+        return [views.WorkflowSummary.model_validate(w) for w in data.get("workflows", [])]
+
+    def start(self, workflow: str, target: str) -> views.StartResult:
+        return views.StartResult.model_validate(
+            self.server.call("start_workflow", {"workflow_type": workflow, "target_file": target}))
+
+    def current_phase(self, session_id: str) -> views.PhaseView:
+        return views.PhaseView.model_validate(self.server.call("get_current_phase", {"session_id": session_id}))
+
+    def get_task(self, session_id: str, phase: int | str, task_id: str) -> views.TaskView:
+        return views.TaskView.model_validate(
+            self.server.call("get_task", {"session_id": session_id, "phase": phase, "task_id": task_id}))
+
+    def complete_phase(self, session_id: str, phase: int | str, evidence: dict[str, Any]) -> views.CompletionResult:
+        """Send the evidence with a snapshot of the files the phase's checkpoint reads."""
+        current = self.current_phase(session_id)
+        paths = checkpoint_paths(
+            current.spec_dir, {n: f.model_dump() for n, f in current.evidence.items()},
+            [a.path for a in current.artifacts], bool(current.checks), evidence)
+        snapshot = read_snapshot(self.clone, paths)
+        data = self.server.call("complete_phase", {"session_id": session_id, "phase": phase, "evidence": evidence},
+                                meta={META_SNAPSHOT: snapshot.to_wire()})
+        return views.CompletionResult.model_validate(data)
+
+    def state(self, session_id: str) -> views.SessionState:
+        return views.SessionState.model_validate(self.server.call("get_workflow_state", {"session_id": session_id}))
+
+    def list_sessions(self, status: str | None = None) -> list[views.SessionSummary]:
+        data = self.server.call("list_sessions", {"status": status} if status else {})
+        return [views.SessionSummary.model_validate(s) for s in data.get("sessions", [])]
+
+    def create_workflow(self, name: str, workflow_type: str, phases: list[Any]) -> views.WorkflowSummary:
+        return views.WorkflowSummary.model_validate(self.server.call(
+            "create_workflow", {"name": name, "workflow_type": workflow_type, "phases": phases}))
+
+    def validate_workflow(self, name: str) -> views.ValidationReport:
+        return views.ValidationReport.model_validate(self.server.call("validate_workflow", {"name": name}))
+
+    def link_pull_request(self, session_id: str, repository: str, number: int, *, source: str = "mcp"
+                          ) -> views.PullRequestView:
+        return views.PullRequestView.model_validate(self.server.call(
+            "link_pull_request", {"session_id": session_id, "repository": repository, "number": number}))
+
+    def review_feedback(self, session_id: str) -> views.ReviewFeedback:
+        return views.ReviewFeedback.model_validate(
+            self.server.call("get_review_feedback", {"session_id": session_id}))
+
+
+class RemoteIndex:
+    """Standards search, answered by the team server (its index holds the team's standards)."""
+
+    def __init__(self, server: TeamServer) -> None:
+        self.server = server
+
+    def search(self, query: str, n_results: int = 3) -> SearchResponse:
+        return SearchResponse.model_validate(
+            self.server.call("search_standards", {"query": query, "n_results": n_results}))
+
+
+class DoorBackend:
+    """What the tools call in team mode: the server, through its `/mcp`; nothing opened locally."""
+
+    def __init__(self, clone: Project, server: TeamServer) -> None:
+        self.project = clone
+        self.server = server
+        self.engine = RemoteEngine(server, clone.root)
+        self.index = RemoteIndex(server)
+        self.handshake = threading.Event()
+
+    def start_background_work(self, *, build_index: bool = False) -> None:
+        """Nothing to warm: the server holds the model and the index."""
+
+    def close(self) -> None:
+        """Nothing to close: every call opened and closed its own connection."""
+
+
+def build_door(clone: Project, url: str, token: str | None, *, repository: str | None = None):  # noqa: ANN201
+    """The stdio MCP server of `agent-os mcp --server URL`, for the agent's clone."""
+    from .server import build_server
+
+    server = TeamServer(url, token, repository=repository or repository_of(clone.root))
+    return build_server(clone, backend=DoorBackend(clone, server))

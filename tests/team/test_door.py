@@ -1,0 +1,94 @@
+"""`agent-os mcp --server URL`: the same tools as solo, answered by the team server."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from mcp import Client
+
+from agent_os.engine import Engine
+from agent_os.project import Project
+from agent_os.standards import HashEmbedder
+from agent_os_cli.team import create_team_app, issue_token
+from bot.serving import BackgroundServer
+from bot.settings import Settings
+from mcp_server.door import build_door, repository_of
+from mcp_server.server import build_server
+
+
+@pytest.fixture
+def team_server(tmp_path):
+    server_dir = tmp_path / "server"
+    server_dir.mkdir()
+    project = Project.open(server_dir)
+    engine = Engine.open(project)
+    app = create_team_app(Settings(), project=project, engine=engine, embedder=HashEmbedder())
+    with BackgroundServer(app) as running:
+        yield running.url, issue_token(engine, "agent"), engine
+    engine.close()
+
+
+def _tools(server) -> dict:
+    async def go():
+        async with Client(server) as client:
+            return {t.name: (t.input_schema, t.description) for t in (await client.list_tools()).tools}
+    return anyio.run(go)
+
+
+def test_the_door_shows_the_model_the_same_tools_as_solo(tmp_path, team_server):
+    url, token, _ = team_server
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    door = build_door(Project.open(clone), url, token)
+    solo = build_server(Project.open(clone), embedder=HashEmbedder())
+    assert _tools(door) == _tools(solo)
+
+
+def test_sessions_live_on_the_server(tmp_path, team_server):
+    url, token, engine = team_server
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    door = build_door(Project.open(clone), url, token)
+
+    async def go():
+        async with Client(door) as client:
+            started = await client.call_tool("start_workflow", {"workflow_type": "spec_creation_v1",
+                                                                 "target_file": "auth"})
+            sid = started.structured_content["session"]["session_id"]
+            state = await client.call_tool("get_workflow_state", {"session_id": sid})
+            search = await client.call_tool("search_standards", {"query": "rate limiting"})
+            bad = await client.call_tool("get_workflow_state", {"session_id": "ses_nosuchthing"})
+            return sid, state, search, bad
+
+    sid, state, search, bad = anyio.run(go)
+    assert [s.session_id for s in engine.list_sessions()] == [sid]
+    assert state.structured_content["current_phase"] == 0
+    assert search.structured_content["results"]
+    assert bad.is_error and "No session 'ses_nosuchthing'" in bad.content[0].text
+    assert bad.content[0].text.count("Error executing tool") <= 1
+
+
+def test_a_wrong_token_says_what_to_do(tmp_path, team_server):
+    url, _, _ = team_server
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    door = build_door(Project.open(clone), url, "not-a-token")
+
+    async def go():
+        async with Client(door) as client:
+            return await client.call_tool("list_workflows", {})
+
+    result = anyio.run(go)
+    assert result.is_error and "AGENT_OS_TOKEN" in result.content[0].text
+
+
+def test_repository_from_the_git_remote(tmp_path):
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    assert repository_of(tmp_path) is None
+    for url in ("https://github.com/acme/webapp.git", "git@github.com:acme/webapp.git",
+                "http://127.0.0.1:5000/acme/webapp"):
+        subprocess.run(["git", "-C", str(tmp_path), "remote", "remove", "origin"], capture_output=True)
+        subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", url], check=True)
+        assert repository_of(tmp_path) == "acme/webapp"
