@@ -35,6 +35,7 @@ from .execution import expand_tasks_md
 from .gates import GateDecision, GatePolicy, Review, evaluate_gate
 from .project import GatePolicyConfig, Project
 from .registry import Registry, summary
+from .reviews import Thread, latest_verdicts, review_threads, same_login, unresolved_count
 from .records import CommentRecord, PhaseRecord, PullRequestRecord, SessionRecord, now
 from .store import SessionStore, open_store
 
@@ -543,18 +544,16 @@ class Engine:
         override = GatePolicyConfig.model_validate(rec.gate_policy) if rec.gate_policy else None
         return GatePolicy.build(phase.gate, self.project.config.gates, override)
 
+    def _threads(self, session_id: str) -> list[Thread]:
+        return review_threads(self.store.comments(session_id), self.store.threads(session_id))
+
     def _unresolved_threads(self, session_id: str) -> int:
-        threads = self.store.threads(session_id)
-        roots: dict[int, CommentRecord] = {}
-        for c in self.store.comments(session_id):
-            if c.state != "deleted" and c.in_reply_to is None:
-                roots[c.comment_id] = c
-        return sum(1 for c in roots.values() if not (c.thread_id and threads.get(c.thread_id)))
+        return unresolved_count(self._threads(session_id))
 
     def _decide(self, rec: SessionRecord, p: PhaseRecord, phase: Phase) -> GateDecision:
         policy = self._policy(rec, phase)
         head = rec.head_sha or next((pr.head_sha for pr in self.store.pull_requests(rec.id) if pr.head_sha), None)
-        return evaluate_gate(policy, self.store.reviews(rec.id, since=p.started_at), author=rec.author,
+        return evaluate_gate(policy, self.store.reviews(rec.id), author=rec.author, since=p.started_at,
                              head_sha=head, unresolved_threads=self._unresolved_threads(rec.id))
 
     def _gate_view(self, rec: SessionRecord, p: PhaseRecord, phase: Phase) -> views.GateView:
@@ -612,7 +611,7 @@ class Engine:
             where = f"phase {cur.number} ({cur.title}) is {cur.state}" if cur else "the session is complete"
             raise Refused(f"Nothing in session {rec.id} waits for approval: {where}.",
                           hint="A gate opens for approval once its phase's checkpoint has passed.")
-        if rec.author and by.casefold() == rec.author.casefold():
+        if same_login(by, rec.author):
             raise Refused(f"{by} is the session's author and cannot approve their own work.",
                           hint="Ask another person to approve.")
         with self.store.transaction(rec.id):
@@ -749,27 +748,19 @@ class Engine:
     def review_feedback(self, session_id: str) -> views.ReviewFeedback:
         """Open review threads on the session's spec files, and who requested changes."""
         rec = self._session(session_id)
-        threads = self.store.threads(rec.id)
-        comments = [c for c in self.store.comments(rec.id) if c.state != "deleted"]
-        groups: dict[int, list[CommentRecord]] = {}
-        for c in comments:
-            groups.setdefault(c.in_reply_to or c.comment_id, []).append(c)
-        open_threads, resolved = [], 0
-        for root_id, items in groups.items():
-            root = next((c for c in items if c.comment_id == root_id), items[0])
-            tid = next((c.thread_id for c in items if c.thread_id), None)
-            if tid and threads.get(tid):
-                resolved += 1
-                continue
-            open_threads.append(views.ReviewThread(
-                thread_id=tid or f"comment-{root_id}", path=root.path, line=root.line, resolved=False,
+        threads = self._threads(rec.id)
+        open_threads = [
+            views.ReviewThread(
+                thread_id=t.thread_id or f"comment-{t.root.comment_id}", path=t.root.path, line=t.root.line,
+                resolved=False,
                 comments=[views.ReviewComment(comment_id=c.comment_id, author=c.author, body=c.body, url=c.url,
-                                              line=c.line, at=c.at) for c in items]))
-        latest: dict[str, str] = {}
-        for r in self.store.reviews(rec.id):
-            if r.state != "commented":
-                latest[r.reviewer] = r.state
-        requested = [name for name, state in latest.items() if state == "changes_requested"]
+                                              line=c.line, at=c.at) for c in t.comments])
+            for t in threads if not t.resolved]
+        resolved = len(threads) - len(open_threads)
+        # The same verdicts the gate reads: since the current phase opened, author and bots left out.
+        current = _current(self.store.phases(rec.id))
+        requested = list(latest_verdicts(self.store.reviews(rec.id), author=rec.author,
+                                         since=current.started_at if current else None).changes_requested_by)
         prs = [self._pr_view(p) for p in self.store.pull_requests(rec.id)]
         if not prs:
             message = "No pull request is linked yet, so there is no review feedback. Link one with link_pull_request."

@@ -1,18 +1,20 @@
 """Gate policy and its evaluation: pure functions, no I/O.
 
 The decision is always recomputed from the whole review list, never kept as a running
-count (bedevere's lesson): each reviewer's latest review that is not a mere comment
-decides what that reviewer says, and a dismissal takes their approval back.
+count (bedevere's lesson): whose verdict counts is decided in reviews.py, shared with
+the agent's review feedback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .definitions import Gate
 from .project import GatePolicyConfig
 from .records import Review
+from .reviews import latest_verdicts
 
 __all__ = ["GateDecision", "GatePolicy", "Review", "evaluate_gate"]
 
@@ -89,38 +91,22 @@ class GateDecision:
     reasons: tuple[str, ...] = field(default=())
 
 
-def _same(a: str | None, b: str | None) -> bool:
-    # GitHub logins are case-insensitive.
-    return a is not None and b is not None and a.casefold() == b.casefold()
-
-
 def evaluate_gate(
     policy: GatePolicy,
     reviews: Iterable[Review],
     *,
     author: str | None,
+    since: datetime | None = None,
     head_sha: str | None = None,
     unresolved_threads: int = 0,
 ) -> GateDecision:
-    """Decide a gate from every review recorded since the phase opened."""
-    latest: dict[str, Review] = {}
-    ignored: list[str] = []
-    for review in reviews:
-        if policy.exclude_author and _same(review.reviewer, author):
-            if review.state == "approved":
-                ignored.append(f"@{review.reviewer}: the author cannot approve their own work")
-            continue
-        if policy.exclude_bots and review.is_bot:
-            if review.state == "approved":
-                ignored.append(f"@{review.reviewer}: approvals from bots do not count")
-            continue
-        if review.state == "commented":
-            continue
-        latest[review.reviewer.casefold()] = review
-
+    """Decide a gate from the reviews recorded since its phase opened (`since`)."""
+    verdicts = latest_verdicts(reviews, author=author, since=since, exclude_author=policy.exclude_author,
+                               exclude_bots=policy.exclude_bots)
+    ignored = list(verdicts.ignored)
     approvals: list[Review] = []
     blocking: list[str] = []
-    for review in latest.values():
+    for review in verdicts.latest:
         if review.state == "changes_requested":
             blocking.append(review.reviewer)
         elif review.state == "approved":

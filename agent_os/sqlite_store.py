@@ -320,12 +320,11 @@ class SQLiteSessionStore:
         )
         return True
 
-    def reviews(self, session_id: str, since: datetime | None = None) -> list[Review]:
-        """Reviews in the order received, optionally only those at or after `since`."""
+    def reviews(self, session_id: str) -> list[Review]:
+        """Reviews in the order received."""
         rows = self.db.query("SELECT * FROM reviews WHERE session_id = ? ORDER BY id", (session_id,))
-        out = [Review(r["reviewer"], r["state"], _dt(r["at"]), r["source"], r["commit_id"], bool(r["is_bot"]))
-               for r in rows]
-        return [r for r in out if since is None or r.at >= since]
+        return [Review(r["reviewer"], r["state"], _dt(r["at"]), r["source"], r["commit_id"], bool(r["is_bot"]))
+                for r in rows]
 
     # pull requests and review comments -------------------------------------------------
 

@@ -73,7 +73,9 @@ class SessionStore(Protocol):
         """Record a review; False (nothing written) if GitHub review `review_id` is already recorded in that state."""
         ...
 
-    def reviews(self, session_id: str, since: datetime | None = None) -> list[Review]: ...
+    def reviews(self, session_id: str) -> list[Review]:
+        """Every review of the session, in the order received."""
+        ...
 
     # pull requests, review comments and threads
     def upsert_pull_request(self, rec: PullRequestRecord) -> bool:
