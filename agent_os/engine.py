@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import files as filesource
 from . import views
 from .authoring import build_definition, write_workflow
 from .definitions import Phase, Workflow
@@ -30,10 +31,10 @@ from .errors import (
     SessionComplete,
     WrongPhase,
 )
-from .evidence import CheckContext, check_evidence, resolve_inside
+from .evidence import CheckContext, check_evidence
 from .execution import expand_tasks_md
 from .gates import GateDecision, GatePolicy, Review, evaluate_gate
-from .project import GatePolicyConfig, Project
+from .project import SPECS_DIR, GatePolicyConfig, Project
 from .registry import Registry, summary
 from .reviews import Thread, latest_verdicts, review_threads, same_login, unresolved_count
 from .records import CommentRecord, PhaseRecord, PullRequestRecord, SessionRecord, now
@@ -69,9 +70,11 @@ def slugify(target: str) -> str:
 class Engine:
     """Sessions of workflows on one project and one store."""
 
-    def __init__(self, project: Project, store: SessionStore) -> None:
+    def __init__(self, project: Project, store: SessionStore, *, files: filesource.FileSource | None = None) -> None:
         self.project = project
         self.store = store
+        # Where the project's files are read unless a call brings its own (a snapshot, a commit).
+        self.files = files if files is not None else filesource.WorkingTree(project.root)
         self.registry = Registry(project)
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
@@ -144,11 +147,17 @@ class Engine:
 
     # sessions ----------------------------------------------------------------------------
 
-    def start(self, workflow: str, target: str, *, author: str | None = None) -> views.StartResult:
-        """Start `workflow` on `target`, or resume the open session of that workflow and target."""
+    def start(self, workflow: str, target: str, *, author: str | None = None,
+              files: filesource.FileSource | None = None) -> views.StartResult:
+        """Start `workflow` on `target`, or resume the open session of that workflow and target.
+
+        `files` is where the project is read (default: the engine's source); a new spec
+        directory is created only in a source that can write (the solo working tree).
+        """
         wf = self.workflow(workflow)
+        source = files if files is not None else self.files
         if wf.target == "existing_spec":
-            spec_rel, key = self._existing_spec(target)
+            spec_rel, key = self._existing_spec(target, source)
         else:
             key = slugify(target)
             spec_rel = None
@@ -156,7 +165,7 @@ class Engine:
         if existing is not None:
             return views.StartResult(resumed=True, session=self.state(existing.id), phase=self._current_view(existing.id))
         if spec_rel is None:
-            spec_rel = self._new_spec_dir(key)
+            spec_rel = self._new_spec_dir(key, source)
         else:
             self._require_approved(spec_rel, wf.name)
         session_id = "ses_" + secrets.token_hex(6)
@@ -164,7 +173,8 @@ class Engine:
         rec = SessionRecord(session_id, wf.name, wf.version, target.strip(), key, spec_rel, "active", author, None,
                             None, 0, at, at)
         phases = [self._phase_record(session_id, i, wf, p, at) for i, p in enumerate(wf.phases)]
-        (self.project.root / spec_rel).mkdir(parents=True, exist_ok=True)
+        if isinstance(source, filesource.WritableSource):
+            source.make_dir(spec_rel)
         try:
             with self.store.transaction():
                 self.store.insert_session(rec, phases)
@@ -181,38 +191,37 @@ class Engine:
         self._notify(session_id, "session_started")
         return views.StartResult(resumed=False, session=self.state(session_id), phase=self._current_view(session_id))
 
-    def _new_spec_dir(self, slug: str) -> str:
-        base = f".agent-os/specs/{now():%Y-%m-%d}-{slug}"
+    def _new_spec_dir(self, slug: str, source: filesource.FileSource) -> str:
+        base = f"{SPECS_DIR}/{now():%Y-%m-%d}-{slug}"
         candidate, n = base, 2
-        while (self.project.root / candidate).exists() and self.store.sessions_for_spec_dir(candidate):
+        while source.exists(candidate) and self.store.sessions_for_spec_dir(candidate):
             candidate, n = f"{base}-{n}", n + 1
         return candidate
 
-    def _existing_spec(self, target: str) -> tuple[str, str]:
+    def _existing_spec(self, target: str, source: filesource.FileSource) -> tuple[str, str]:
         if not isinstance(target, str) or not target.strip():
             raise InputError("target_file is empty.", hint="Name the approved spec directory, e.g. "
                              "'.agent-os/specs/2026-11-24-user-authentication'.")
         text = target.strip().rstrip("/")
-        root = self.project.root
         candidates = []
         if "/" in text or "\\" in text:
-            path = resolve_inside(root, text)
-            if path is None:
+            try:
+                candidates.append(filesource.normalise(text))
+                source.exists(candidates[-1])
+            except filesource.PathOutside:
                 raise InputError(f"target_file {target!r} leaves the project directory.",
-                                 hint="Name a spec directory inside .agent-os/specs/.")
-            candidates.append(path)
+                                 hint="Name a spec directory inside .agent-os/specs/.") from None
         else:
             if ".." in text:
                 raise InputError(f"target_file {target!r} is not a spec directory name.")
-            specs = self.project.specs_dir
-            candidates.append(specs / text)
-            if specs.is_dir():
+            specs = SPECS_DIR
+            candidates.append(f"{specs}/{text}")
+            if source.is_dir(specs):
                 slug = slugify(text)
-                candidates += sorted((d for d in specs.iterdir() if d.is_dir() and d.name.endswith("-" + slug)),
-                                     reverse=True)
-        for path in candidates:
-            if path.is_dir():
-                rel = path.resolve().relative_to(root).as_posix()
+                candidates += sorted((f"{specs}/{name}" for name in source.list_dir(specs)
+                                      if name.endswith("-" + slug) and source.is_dir(f"{specs}/{name}")), reverse=True)
+        for rel in candidates:
+            if source.is_dir(rel):
                 return rel, rel
         raise NotFoundError(
             f"No spec directory {target!r}.",
@@ -382,12 +391,15 @@ class Engine:
 
     # completing phases -------------------------------------------------------------------
 
-    def complete_phase(self, session_id: str, phase: int | str, evidence: Any) -> views.CompletionResult:
+    def complete_phase(self, session_id: str, phase: int | str, evidence: Any, *,
+                       files: filesource.FileSource | None = None) -> views.CompletionResult:
         """Check `evidence` against the phase's checkpoint and, if it passes, move on.
 
         Refused (nothing changes but the submission log) when the phase is not the active
         one, waits at its gate, or the evidence fails any check; every failure is listed.
+        The files are read from `files` (a snapshot or a commit) or else the engine's source.
         """
+        source = files if files is not None else self.files
         rec = self._session(session_id)
         if rec.status == "complete":
             raise SessionComplete(f"Session {rec.id} is complete; there is no phase left to finish.")
@@ -397,14 +409,13 @@ class Engine:
         assert current is not None
         self._check_order(rec, target, current)
         definition = Phase.model_validate(target.definition["phase"])
-        ctx = CheckContext(project_root=self.project.root, spec_dir=self.project.root / rec.spec_dir,
-                           tasks_section=target.tasks_section)
+        ctx = CheckContext(files=source, spec_dir=rec.spec_dir, tasks_section=target.tasks_section)
         result = check_evidence(definition.checkpoint, evidence, ctx)
         failures = [f.to_dict() for f in result.failures]
         expansion = None
         nxt = next((p for p in phases if p.number == target.number + 1), None)
         if not failures and nxt is not None and Phase.model_validate(nxt.definition["phase"]).expand == "tasks_md":
-            expansion, problems = self._expand(rec, nxt)
+            expansion, problems = self._expand(rec, nxt, source)
             failures += [{"field": "tasks.md", "rule": "phases", "expected": "'## Phase N: Title' sections with '- [ ]' tasks",
                           "found": p, "fix": "Fix tasks.md in the spec directory, then submit again."} for p in problems]
         accepted = not failures
@@ -486,11 +497,11 @@ class Engine:
                 hint=f"Work on phase {current.number}: call get_current_phase('{rec.id}').",
             )
 
-    def _expand(self, rec: SessionRecord, template_rec: PhaseRecord) -> tuple[list[PhaseRecord] | None, list[str]]:
-        tasks_path = self.project.root / rec.spec_dir / "tasks.md"
+    def _expand(self, rec: SessionRecord, template_rec: PhaseRecord,
+                source: filesource.FileSource) -> tuple[list[PhaseRecord] | None, list[str]]:
         try:
-            text = tasks_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = source.read_text(filesource.join(rec.spec_dir, "tasks.md"))
+        except (OSError, UnicodeDecodeError, filesource.FileMissing, filesource.PathOutside) as exc:
             return None, [f"cannot read {rec.spec_dir}/tasks.md: {exc}"]
         template = Phase.model_validate(template_rec.definition["phase"])
         expanded, problems = expand_tasks_md(template, text)

@@ -2,7 +2,8 @@
 
 `check_evidence` never raises on bad evidence: it returns every failure at once, as data
 (field, rule, expected, found, fix), so one answer tells the agent everything to correct.
-The only I/O is reading the files the evidence and artifacts name.
+The only I/O is reading the files the evidence and artifacts name, through the
+`FileSource` the caller passes (files.py).
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from . import markdown
+from . import files, markdown
 from .definitions import Artifact, Checkpoint, EvidenceField
 
 MAX_ARTIFACT_BYTES = 2_000_000
@@ -66,11 +66,12 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class CheckContext:
-    """Where the evidence's files live. `tasks_section` names the `## Phase N:` section of
+    """Where the evidence's files live: `files` reads the project, `spec_dir` is the session's
+    spec directory relative to its root. `tasks_section` names the `## Phase N:` section of
     the spec's tasks.md that an expanded execution phase is responsible for."""
 
-    project_root: Path
-    spec_dir: Path
+    files: files.FileSource
+    spec_dir: str
     tasks_section: str | None = None
 
 
@@ -124,47 +125,40 @@ def _is_type(value: Any, kind: str) -> bool:
     return False
 
 
-def resolve_inside(base: Path, relative: str) -> Path | None:
-    """`base / relative` resolved, or None if it is absolute or escapes `base`."""
-    if not relative or "\x00" in relative or Path(relative).is_absolute():
+def _locate(name: str, value: str, ctx: CheckContext, out: _Collector, base: str = "") -> str | None:
+    """`value` (relative to `base`) as a path from the project root, or None (failure recorded)."""
+    try:
+        rel = files.join(base, files.normalise(value)) if base else files.normalise(value)
+        ctx.files.exists(rel)  # a symlink that leads out raises here
+    except files.PathOutside as exc:
+        out.fail(name, "path", "a path relative to the project root that stays inside it", _short(value),
+                 f"{exc.message} Give the path relative to the project root, without '..' or a leading '/'.")
         return None
-    base_resolved = base.resolve()
-    target = (base_resolved / relative).resolve()
-    if target != base_resolved and base_resolved not in target.parents:
-        return None
-    return target
+    return rel
 
 
 def _check_path(
     name: str, value: str, spec: EvidenceField, ctx: CheckContext, out: _Collector
 ) -> None:
-    target = resolve_inside(ctx.project_root, value)
+    target = _locate(name, value, ctx, out)
     if target is None:
-        out.fail(
-            name,
-            "path",
-            "a path relative to the project root that stays inside it",
-            _short(value),
-            "Give the path relative to the project root, without '..' or a leading '/'.",
-        )
         return
-    if spec.within_spec_dir:
-        spec_dir = ctx.spec_dir.resolve()
-        if target != spec_dir and spec_dir not in target.parents:
-            # Agents often name spec files relative to the spec directory ("srd.md");
-            # accept that too, as long as it stays inside.
-            target = resolve_inside(spec_dir, value) or target
-        if target != spec_dir and spec_dir not in target.parents:
-            rel = _rel(ctx.spec_dir, ctx.project_root)
+    if spec.within_spec_dir and not files.inside(target, ctx.spec_dir):
+        # Agents often name spec files relative to the spec directory ("srd.md");
+        # accept that too, as long as it stays inside.
+        target = _locate(name, value, ctx, out, base=ctx.spec_dir)
+        if target is None:
+            return
+        if not files.inside(target, ctx.spec_dir):
             out.fail(
                 name,
                 "within_spec_dir",
-                f"a path inside the session's spec directory {rel}",
+                f"a path inside the session's spec directory {ctx.spec_dir}",
                 _short(value),
-                f"Write the file under {rel}/ and name it by its path from the project root (or from the spec directory).",
+                f"Write the file under {ctx.spec_dir}/ and name it by its path from the project root (or from the spec directory).",
             )
             return
-    if spec.must_exist and not target.exists():
+    if spec.must_exist and not ctx.files.exists(target):
         out.fail(
             name,
             "exists",
@@ -247,22 +241,19 @@ def _check_fields(checkpoint: Checkpoint, evidence: dict[str, Any], ctx: CheckCo
     return typed_ok
 
 
-def _rel(path: Path, root: Path) -> str:
+def _read_artifact(source: files.FileSource, path: str, label: str, out: _Collector) -> str | None:
     try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _read_artifact(path: Path, label: str, out: _Collector) -> str | None:
-    if not path.is_file():
-        out.fail(label, "exists", "the file to exist", "no such file", f"Write {label} in the spec directory.")
+        if not source.is_file(path):
+            out.fail(label, "exists", "the file to exist", "no such file", f"Write {label} in the spec directory.")
+            return None
+        size = source.size(path)
+        if size > MAX_ARTIFACT_BYTES:
+            out.fail(label, "size", f"at most {MAX_ARTIFACT_BYTES} bytes", f"{size} bytes", "Split or trim the file.")
+            return None
+        return source.read_text(path)
+    except files.PathOutside as exc:
+        out.fail(label, "path", "a file inside the project", exc.message, "Keep the spec's files inside the project.")
         return None
-    if path.stat().st_size > MAX_ARTIFACT_BYTES:
-        out.fail(label, "size", f"at most {MAX_ARTIFACT_BYTES} bytes", f"{path.stat().st_size} bytes", "Split or trim the file.")
-        return None
-    try:
-        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         out.fail(label, "encoding", "UTF-8 text", "bytes that are not UTF-8", "Save the file as UTF-8.")
         return None
@@ -271,12 +262,15 @@ def _read_artifact(path: Path, label: str, out: _Collector) -> str | None:
 def _check_artifact(
     art: Artifact, evidence: dict[str, Any], typed_ok: set[str], ctx: CheckContext, out: _Collector
 ) -> None:
-    target = resolve_inside(ctx.spec_dir, art.path)
     label = art.path
-    if target is None:
+    try:
+        target = files.join(ctx.spec_dir, art.path)
+    except files.PathOutside:
+        target = ""
+    if not target or not files.inside(target, ctx.spec_dir):
         out.fail(label, "path", "a file inside the spec directory", art.path, "Fix the workflow definition.")
         return
-    text = _read_artifact(target, label, out)
+    text = _read_artifact(ctx.files, target, label, out)
     if text is None:
         return
     before = len(out.failures)
@@ -360,8 +354,7 @@ def summary_passes(summary: str) -> tuple[bool, str]:
 
 
 def _tasks_section(ctx: CheckContext, out: _Collector) -> markdown.Section | None:
-    path = ctx.spec_dir / "tasks.md"
-    text = _read_artifact(path, "tasks.md", out)
+    text = _read_artifact(ctx.files, files.join(ctx.spec_dir, "tasks.md"), "tasks.md", out)
     if text is None:
         return None
     section = markdown.find_section(text, ctx.tasks_section or "")

@@ -17,6 +17,8 @@ from .errors import InputError
 from .resources import shipped_standards_dir, shipped_workflows_dir
 
 AGENT_OS_DIR = ".agent-os"
+SPECS_DIR = f"{AGENT_OS_DIR}/specs"
+"""Where specs live, relative to the project root (also inside a snapshot or a commit)."""
 CONFIG_FILE = "config.yaml"
 
 
@@ -116,7 +118,7 @@ class Project:
 
     @property
     def specs_dir(self) -> Path:
-        return self.agent_os_dir / "specs"
+        return self.root / SPECS_DIR
 
     @property
     def workflows_dir(self) -> Path:

@@ -19,6 +19,7 @@ from agent_os import markdown
 from agent_os.definitions import Checkpoint, Phase, Workflow, load_workflow
 from agent_os.evidence import CheckContext, CheckResult, check_evidence
 from agent_os.execution import expand_tasks_md
+from agent_os.files import WorkingTree
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
@@ -53,7 +54,12 @@ def project(tmp_path: Path) -> CheckContext:
     (tmp_path / "README.md").write_text("# Acme API\n", encoding="utf-8")
     (tmp_path / "app" / "users").mkdir(parents=True)
     (tmp_path / "app" / "users" / "models.py").write_text("class User: ...\n", encoding="utf-8")
-    return CheckContext(project_root=tmp_path, spec_dir=spec)
+    return CheckContext(files=WorkingTree(tmp_path), spec_dir=SPEC_REL)
+
+
+def spec(ctx: CheckContext) -> Path:
+    """The spec directory of `ctx` on disk."""
+    return ctx.files.root / ctx.spec_dir
 
 
 def edit(path: Path, old: str, new: str, count: int = 1) -> None:
@@ -158,11 +164,11 @@ def test_good_evidence_passes_each_creation_phase(project: CheckContext, number:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_the_good_example_in_each_phase_instructions_passes(project: CheckContext, name: str) -> None:
     """The example an agent copies from the instructions is itself accepted."""
-    tick_all(project.spec_dir / "tasks.md")  # execution examples assume finished tasks
+    tick_all(spec(project) / "tasks.md")  # execution examples assume finished tasks
     wf = workflow(name)
     phases = list(wf.phases)
     if name == "spec_execution_v1":
-        expanded, problems = expand_tasks_md(phase(wf, "implement"), (project.spec_dir / "tasks.md").read_text())
+        expanded, problems = expand_tasks_md(phase(wf, "implement"), (spec(project) / "tasks.md").read_text())
         assert not problems
         phases = [phases[0], expanded[0].phase, *phases[2:]]
         sections = {expanded[0].phase.id: expanded[0].section_title}
@@ -171,7 +177,7 @@ def test_the_good_example_in_each_phase_instructions_passes(project: CheckContex
     for p in phases:
         block = re.search(r"```json\n(.*?)\n```", wf.read_text(p.instructions), re.DOTALL)
         assert block, p.instructions
-        ctx = CheckContext(project.project_root, project.spec_dir, sections.get(p.id))
+        ctx = CheckContext(project.files, project.spec_dir, sections.get(p.id))
         result = check_evidence(p.checkpoint, json.loads(block.group(1)), ctx)
         assert result.passed, f"{p.instructions}: {result.summary()}"
 
@@ -186,7 +192,7 @@ def test_a_wrong_requirement_count_is_refused_with_the_true_count(project: Check
 
 
 def test_a_missing_srd_heading_is_refused(project: CheckContext) -> None:
-    edit(project.spec_dir / "srd.md", "## Out of Scope\n", "")
+    edit(spec(project) / "srd.md", "## Out of Scope\n", "")
     checkpoint = phase(workflow("spec_creation_v1"), "requirements").checkpoint
     result = check_evidence(checkpoint, evidence("spec_creation_v1/phase-1.json"), project)
     assert failures(result) == {("srd.md", "heading")}
@@ -194,21 +200,21 @@ def test_a_missing_srd_heading_is_refused(project: CheckContext) -> None:
 
 
 def test_a_missing_srd_file_is_refused(project: CheckContext) -> None:
-    (project.spec_dir / "srd.md").unlink()
+    (spec(project) / "srd.md").unlink()
     checkpoint = phase(workflow("spec_creation_v1"), "requirements").checkpoint
     result = check_evidence(checkpoint, evidence("spec_creation_v1/phase-1.json"), project)
     assert failures(result) == {("srd.md", "exists")}
 
 
 def test_template_placeholders_left_in_the_design_are_refused(project: CheckContext) -> None:
-    edit(project.spec_dir / "specs.md", "Writes structured audit events", "TBD: writes structured audit events")
+    edit(spec(project) / "specs.md", "Writes structured audit events", "TBD: writes structured audit events")
     checkpoint = phase(workflow("spec_creation_v1"), "design").checkpoint
     result = check_evidence(checkpoint, evidence("spec_creation_v1/phase-2.json"), project)
     assert failures(result) == {("specs.md", "placeholder")}
 
 
 def test_an_untraced_requirement_is_refused(project: CheckContext) -> None:
-    edit(project.spec_dir / "specs.md", "| FR-8 | AuditLog | tests/test_audit.py |\n", "")
+    edit(spec(project) / "specs.md", "| FR-8 | AuditLog | tests/test_audit.py |\n", "")
     checkpoint = phase(workflow("spec_creation_v1"), "design").checkpoint
     result = check_evidence(checkpoint, evidence("spec_creation_v1/phase-2.json"), project)
     assert failures(result) == {("requirements_traced", "count")}
@@ -216,14 +222,14 @@ def test_an_untraced_requirement_is_refused(project: CheckContext) -> None:
 
 
 def test_acceptance_criteria_written_as_checkboxes_change_the_task_count(project: CheckContext) -> None:
-    edit(project.spec_dir / "tasks.md", "- No password or hash appears", "- [ ] No password or hash appears")
+    edit(spec(project) / "tasks.md", "- No password or hash appears", "- [ ] No password or hash appears")
     checkpoint = phase(workflow("spec_creation_v1"), "tasks").checkpoint
     result = check_evidence(checkpoint, evidence("spec_creation_v1/phase-3.json"), project)
     assert failures(result) == {("total_tasks", "count")}
 
 
 def test_a_phase_without_a_test_command_is_refused(project: CheckContext) -> None:
-    edit(project.spec_dir / "tasks.md", "**Tests:** `pytest tests/test_refresh.py`", "**Tests:** run the refresh tests")
+    edit(spec(project) / "tasks.md", "**Tests:** `pytest tests/test_refresh.py`", "**Tests:** run the refresh tests")
     checkpoint = phase(workflow("spec_creation_v1"), "tasks").checkpoint
     result = check_evidence(checkpoint, evidence("spec_creation_v1/phase-3.json"), project)
     assert failures(result) == {("test_commands", "count")}
@@ -259,7 +265,7 @@ def test_thin_context_evidence_is_refused(project: CheckContext) -> None:
 
 
 def test_the_review_phase_rechecks_the_whole_spec(project: CheckContext) -> None:
-    edit(project.spec_dir / "README.md", "Written and awaiting team review.", "Status: TODO")
+    edit(spec(project) / "README.md", "Written and awaiting team review.", "Status: TODO")
     checkpoint = phase(workflow("spec_creation_v1"), "review").checkpoint
     result = check_evidence(checkpoint, evidence("spec_creation_v1/phase-5.json"), project)
     assert failures(result) == {("README.md", "placeholder")}
@@ -292,7 +298,7 @@ def test_intake_refuses_a_wrong_phase_count_and_files_outside_the_spec(project: 
 
 def expanded_phases(ctx: CheckContext) -> list[tuple[Checkpoint, str, int]]:
     template = phase(workflow("spec_execution_v1"), "implement")
-    found, problems = expand_tasks_md(template, (ctx.spec_dir / "tasks.md").read_text(encoding="utf-8"))
+    found, problems = expand_tasks_md(template, (spec(ctx) / "tasks.md").read_text(encoding="utf-8"))
     assert not problems
     return [(e.phase.checkpoint, e.section_title, len(e.phase.tasks)) for e in found]
 
@@ -306,7 +312,7 @@ def test_the_fixture_tasks_expand_into_three_phases(project: CheckContext) -> No
 
 
 def in_section(ctx: CheckContext, title: str) -> CheckContext:
-    return CheckContext(ctx.project_root, ctx.spec_dir, tasks_section=title)
+    return CheckContext(ctx.files, ctx.spec_dir, tasks_section=title)
 
 
 def test_an_implementation_phase_refuses_while_its_tasks_are_unchecked(project: CheckContext) -> None:
@@ -317,35 +323,35 @@ def test_an_implementation_phase_refuses_while_its_tasks_are_unchecked(project: 
 
 
 def test_an_implementation_phase_passes_once_ticked_and_tested(project: CheckContext) -> None:
-    tick_all(project.spec_dir / "tasks.md")
+    tick_all(spec(project) / "tasks.md")
     checkpoint, title, _ = expanded_phases(project)[0]
     result = check_evidence(checkpoint, evidence("spec_execution_v1/implement-phase-1.json"), in_section(project, title))
     assert result.passed, result.summary()
 
 
 def test_ticking_another_section_does_not_finish_this_one(project: CheckContext) -> None:
-    edit(project.spec_dir / "tasks.md", "- [ ] Implement the Redis", "- [x] Implement the Redis")
+    edit(spec(project) / "tasks.md", "- [ ] Implement the Redis", "- [x] Implement the Redis")
     checkpoint, title, _ = expanded_phases(project)[0]
     result = check_evidence(checkpoint, evidence("spec_execution_v1/implement-phase-1.json"), in_section(project, title))
     assert ("tasks.md", "tasks_checked") in failures(result)
 
 
 def test_an_implementation_phase_refuses_failing_tests(project: CheckContext) -> None:
-    tick_all(project.spec_dir / "tasks.md")
+    tick_all(spec(project) / "tasks.md")
     checkpoint, title, _ = expanded_phases(project)[0]
     claim = evidence("spec_execution_v1/implement-phase-1-failing.json")
     assert failures(check_evidence(checkpoint, claim, in_section(project, title))) == {("test_summary", "tests_passed")}
 
 
 def test_an_implementation_phase_refuses_a_command_its_section_does_not_name(project: CheckContext) -> None:
-    tick_all(project.spec_dir / "tasks.md")
+    tick_all(spec(project) / "tasks.md")
     checkpoint, title, _ = expanded_phases(project)[0]
     claim = evidence("spec_execution_v1/implement-phase-1-wrong-command.json")
     assert failures(check_evidence(checkpoint, claim, in_section(project, title))) == {("test_command", "tests_named")}
 
 
 def test_quality_passes_when_every_task_is_done(project: CheckContext) -> None:
-    tick_all(project.spec_dir / "tasks.md")
+    tick_all(spec(project) / "tasks.md")
     checkpoint = phase(workflow("spec_execution_v1"), "quality").checkpoint
     result = check_evidence(checkpoint, evidence("spec_execution_v1/quality.json"), project)
     assert result.passed, result.summary()
@@ -359,7 +365,7 @@ def test_quality_refuses_open_tasks(project: CheckContext) -> None:
 
 
 def test_quality_refuses_failures_and_a_mistyped_coverage(project: CheckContext) -> None:
-    tick_all(project.spec_dir / "tasks.md")
+    tick_all(spec(project) / "tasks.md")
     checkpoint = phase(workflow("spec_execution_v1"), "quality").checkpoint
     result = check_evidence(checkpoint, evidence("spec_execution_v1/quality-failing.json"), project)
     assert failures(result) == {("test_summary", "pattern"), ("coverage_percent", "type")}
@@ -380,7 +386,7 @@ def test_quality_refuses_failures_and_a_mistyped_coverage(project: CheckContext)
     ],
 )
 def test_quality_reads_the_test_summary_like_a_person(project: CheckContext, summary: str, passes: bool) -> None:
-    tick_all(project.spec_dir / "tasks.md")
+    tick_all(spec(project) / "tasks.md")
     checkpoint = phase(workflow("spec_execution_v1"), "quality").checkpoint
     claim = evidence("spec_execution_v1/quality.json") | {"test_summary": summary}
     assert check_evidence(checkpoint, claim, project).passed is passes
