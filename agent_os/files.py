@@ -141,10 +141,12 @@ class WorkingTree:
 class Snapshot:
     """Files sent with a checkpoint: path → bytes, each with its git blob SHA.
 
-    Folders are implied by the files' paths. There are no symlinks in a snapshot.
+    Folders are implied by the files' paths, plus any named in `directories` (a folder the
+    evidence names may hold nothing the checkpoint reads). There are no symlinks in a snapshot.
     """
 
-    def __init__(self, files: Mapping[str, bytes]) -> None:
+    def __init__(self, files: Mapping[str, bytes], directories: Iterable[str] = ()) -> None:
+        self.directories = {normalise(d) for d in directories}
         self.files: dict[str, bytes] = {}
         for path, data in files.items():
             rel = normalise(path)
@@ -166,7 +168,7 @@ class Snapshot:
 
     def is_dir(self, path: str) -> bool:
         rel = normalise(path)
-        return any(inside(p, rel) and p != rel for p in self.files)
+        return rel in self.directories or any(inside(p, rel) and p != rel for p in (*self.files, *self.directories))
 
     def is_symlink(self, path: str) -> bool:
         normalise(path)
@@ -185,8 +187,9 @@ class Snapshot:
     def list_dir(self, path: str) -> list[str]:
         rel = normalise(path)
         prefix = rel + "/" if rel else ""
-        names = {p[len(prefix):].split("/", 1)[0] for p in self.files if p.startswith(prefix) and p != rel}
-        if not names:
+        names = {p[len(prefix):].split("/", 1)[0] for p in (*self.files, *self.directories)
+                 if p.startswith(prefix) and p != rel}
+        if not names and not self.is_dir(rel):
             raise FileMissing(f"No folder at {rel or '.'} in the snapshot.")
         return sorted(names)
 

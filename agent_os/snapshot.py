@@ -14,22 +14,18 @@ root or from the spec directory). The model never types file contents: the door 
 from __future__ import annotations
 
 import base64
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import InputError
-from .evidence import MAX_ARTIFACT_BYTES, resolve_inside
+from . import files
+from .evidence import MAX_ARTIFACT_BYTES
+from .files import blob_sha
 
 MAX_FILE_BYTES = MAX_ARTIFACT_BYTES
 MAX_TOTAL_BYTES = 16_000_000
 MAX_FILES = 500
-
-
-def blob_sha(data: bytes) -> str:
-    """Git's object id of a blob holding `data` (what `git hash-object` prints)."""
-    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
 
 
 def repo_path(text: str) -> str | None:
@@ -125,6 +121,10 @@ class Snapshot:
             snap.directories.append(clean)
         return snap
 
+    def source(self) -> files.Snapshot:
+        """These files as a `FileSource` the core's checks read."""
+        return files.Snapshot({p: f.data for p, f in self.files.items()}, directories=self.directories)
+
     def hashes(self) -> dict[str, str]:
         """{path: blob SHA} of every file, what a checkpoint keeps."""
         return {p: f.sha for p, f in sorted(self.files.items())}
@@ -138,19 +138,20 @@ def read_snapshot(root: Path, paths: list[str]) -> Snapshot:
     checkpoint's own size rule explains it.
     """
     snap, total = Snapshot(), 0
+    tree = files.WorkingTree(root)
     for rel in paths[:MAX_FILES]:
-        target = resolve_inside(root, rel)
-        if target is None:
+        try:
+            if tree.is_dir(rel):
+                snap.directories.append(rel)
+                continue
+            if not tree.is_file(rel):
+                continue
+            size = tree.size(rel)
+        except files.PathOutside:
             continue
-        if target.is_dir():
-            snap.directories.append(rel)
-            continue
-        if not target.is_file():
-            continue
-        size = target.stat().st_size
         if size > MAX_FILE_BYTES or total + size > MAX_TOTAL_BYTES:
             continue
-        data = target.read_bytes()
+        data = tree.read_bytes(rel)
         total += len(data)
         snap.files[rel] = SnapshotFile(rel, data, blob_sha(data))
     return snap

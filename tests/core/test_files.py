@@ -126,3 +126,9 @@ def test_evidence_naming_a_symlink_out_of_the_project_is_refused(engine: Engine,
         engine.complete_phase(sid, 0, GOOD_WRITE)
     assert {(f["field"], f["rule"]) for f in refused.value.data["failures"]} >= {("notes_file", "path"), ("notes.md", "path")}
     assert engine.state(sid).current_phase == 0
+
+
+def test_a_snapshot_knows_the_folders_named_even_when_empty():
+    snap = Snapshot({"a/b.md": b"x"}, directories=["empty/dir"])
+    assert snap.is_dir("empty") and snap.is_dir("empty/dir") and snap.list_dir("empty/dir") == []
+    assert snap.list_dir("") == ["a", "empty"]
