@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import socket
+import tempfile
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import NamedTuple, Self
 
 import httpx
@@ -12,8 +15,11 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from standin.deliveries import Attempt, Deliveries
 from standin.faults import Fault, FaultQueue
+from standin.git import GitRepo
 from standin.render import AppIdentity, Renderer
+from standin.scenario import Scenarios
 from standin.server import build_app
 from standin.state import (
     CheckRun,
@@ -21,19 +27,12 @@ from standin.state import (
     PullRequest,
     Repo,
     RequestRecord,
-    Review,
-    ReviewComment,
-    ReviewThread,
     StandInState,
     now,
 )
-from standin.webhooks import Delivery, PayloadBuilder, make_delivery
+from standin.webhooks import Delivery, PayloadBuilder
 
-REVIEW_STATES = {
-    "approved": "APPROVED",
-    "changes_requested": "CHANGES_REQUESTED",
-    "commented": "COMMENTED",
-}
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 class AppCredentials(NamedTuple):
@@ -63,8 +62,9 @@ class _Server(uvicorn.Server):
         """Signals belong to the main thread's owner, not to a background server."""
 
 
-class GitHubStandIn:
-    """A local GitHub: REST endpoints on loopback, in-memory state, signed webhooks."""
+class GitHubStandIn(Scenarios, Deliveries):
+    """A local GitHub: REST endpoints and git over HTTP on loopback, real git repositories on
+    disk, in-memory records, signed webhooks."""
 
     def __init__(
         self,
@@ -82,7 +82,12 @@ class GitHubStandIn:
         hook_id: int = 424242,
         host: str = "127.0.0.1",
         port: int = 0,
+        data_dir: Path | str | None = None,
     ) -> None:
+        self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="standin-")
+        # Where the bare repositories live: DATA_DIR/owner/name.git
+        self.data_dir = Path(data_dir or self._tmp.name).resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.private_key_pem: str | None = None
         if public_key_pem is None:
             creds = make_app_credentials(app_id or 4242)
@@ -105,6 +110,7 @@ class GitHubStandIn:
         self.state = StandInState()
         self.faults = FaultQueue()
         self.deliveries: list[Delivery] = []
+        self.attempts: list[Attempt] = []  # every POST of every delivery, oldest first
         self._host, self._port = host, port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -178,13 +184,19 @@ class GitHubStandIn:
         private: bool = False,
         installation_id: int | None = None,
     ) -> Repo:
-        """A repository with `files` on the default branch (and any other `branches`)."""
+        """A bare git repository with `files` committed on the default branch (and any other
+        `branches`, each its own root commit); push to `clone_url(full_name)`."""
         owner, _, name = full_name.partition("/")
-        if not owner or not name:
+        if not (_NAME.match(owner) and _NAME.match(name)) or name.endswith(".git") or "." in (
+            owner.strip("."), name.strip(".")
+        ):
             raise ValueError(f"repository names look like owner/name, not {full_name!r}")
-        inst = installation_id or self.installation_id
-        self.installations.setdefault(inst, owner)
         with self.state.lock:
+            if full_name in self.state.repos:
+                raise ValueError(f"{full_name} exists already")
+            git = GitRepo.create(self.data_dir / owner / f"{name}.git", default_branch)
+            inst = installation_id or self.installation_id
+            self.installations.setdefault(inst, owner)
             repo = Repo(
                 owner=owner,
                 name=name,
@@ -193,31 +205,49 @@ class GitHubStandIn:
                 default_branch=default_branch,
                 private=private,
                 collaborators=dict(collaborators or {}),
+                git=git,
             )
-            self.state.repos[full_name] = repo
             self.state.user(owner)
-            repo.branches[default_branch] = self.state.commit(repo, dict(files or {}), None)
+            message = "Initial commit\n"
+            git.commit(default_branch, dict(files or {}), parent=None, message=message,
+                       author=owner)
             for branch, content in (branches or {}).items():
-                repo.branches[branch] = self.state.commit(repo, dict(content), None)
+                git.commit(branch, dict(content), parent=None, message=message, author=owner)
+            self.state.repos[full_name] = repo
             return repo
 
     def set_files(
-        self, repo: str, files: dict[str, str | None], *, branch: str | None = None
+        self,
+        repo: str,
+        files: dict[str, str | bytes | None],
+        *,
+        branch: str | None = None,
+        message: str | None = None,
+        author: str | None = None,
     ) -> str:
-        """Commit `files` onto a branch (None deletes a path); returns the new head sha."""
+        """Commit `files` onto a branch (None deletes a path); returns the new head sha.
+
+        No webhook is sent: use `push` (or a real `git push`) to move a PR's head.
+        """
         with self.state.lock:
             found = self.state.repo(repo)
             branch = branch or found.default_branch
-            parent = found.branches.get(branch)
-            current = dict(found.commits[parent].files) if parent else {}
-            for path, text in files.items():
-                if text is None:
-                    current.pop(path, None)
-                else:
-                    current[path] = text
-            sha = self.state.commit(found, current, parent)
-            found.branches[branch] = sha
-            return sha
+            return found.git.commit(
+                branch,
+                dict(files),
+                parent=found.branches.get(branch),
+                message=message or self._commit_message(files),
+                author=author or found.owner,
+            )
+
+    def clone_url(self, repo: str) -> str:
+        """The URL `git clone` / `git push` use for a repository (smart HTTP, no auth)."""
+        self.state.repo(repo)
+        return f"{self.url}/{repo}.git"
+
+    def git_dir(self, repo: str) -> Path:
+        """The bare repository on disk (read it with `git --git-dir`; push over HTTP)."""
+        return self.state.repo(repo).git.path
 
     def add_collaborator(self, repo: str, login: str, role: str = "write") -> None:
         """Give `login` a role: admin, maintain, write, triage, read or none."""
@@ -230,296 +260,6 @@ class GitHubStandIn:
             for login in members:
                 self.state.user(login)
             self.state.teams[f"{org}/{slug}".lower()] = list(members)
-
-    # -- scenario helpers (record, then send the webhook GitHub would send) --------------
-    def open_pull_request(
-        self,
-        repo: str,
-        *,
-        author: str,
-        files: dict[str, str | None] | None = None,
-        title: str = "Agent OS change",
-        body: str | None = None,
-        head_ref: str = "feature",
-        base_ref: str | None = None,
-        draft: bool = False,
-        from_fork: bool = False,
-        send: bool = True,
-    ) -> PullRequest:
-        """Branch `head_ref` from the base, commit `files` on it, open a PR (pull_request.opened)."""
-        with self.state.lock:
-            found = self.state.repo(repo)
-            base_ref = base_ref or found.default_branch
-            base_sha = found.branches[base_ref]
-            found.branches[head_ref] = base_sha
-            head_sha = self.set_files(repo, dict(files or {}), branch=head_ref)
-            number = self.state.next_number(repo)
-            pr = PullRequest(
-                repo=repo,
-                number=number,
-                id=self.state.next_id(),
-                author=author,
-                title=title,
-                body=body,
-                head_ref=head_ref,
-                head_sha=head_sha,
-                base_ref=base_ref,
-                base_sha=base_sha,
-                draft=draft,
-                from_fork=from_fork,
-            )
-            self.state.pulls[(repo, number)] = pr
-            payload = self._payloads().pull_request(pr, "opened", author)
-        self._emit("pull_request", payload, send)
-        return pr
-
-    def push(
-        self,
-        repo: str,
-        number: int,
-        files: dict[str, str | None] | None = None,
-        *,
-        sender: str | None = None,
-        send: bool = True,
-    ) -> str:
-        """A new commit on the PR's head branch (pull_request.synchronize); returns its sha."""
-        with self.state.lock:
-            pr = self.state.pull(repo, number)
-            before = pr.head_sha
-            pr.head_sha = self.set_files(repo, dict(files or {}), branch=pr.head_ref)
-            pr.updated_at = now()
-            payload = self._payloads().pull_request(
-                pr, "synchronize", sender or pr.author, before=before
-            )
-        self._emit("pull_request", payload, send)
-        return pr.head_sha
-
-    def close_pull_request(
-        self,
-        repo: str,
-        number: int,
-        *,
-        merged: bool = False,
-        sender: str | None = None,
-        send: bool = True,
-    ) -> PullRequest:
-        """Close (or merge) a PR (pull_request.closed)."""
-        with self.state.lock:
-            pr = self.state.pull(repo, number)
-            pr.state, pr.merged, pr.closed_at = "closed", merged, now()
-            pr.updated_at = pr.closed_at
-            payload = self._payloads().pull_request(pr, "closed", sender or pr.author)
-        self._emit("pull_request", payload, send)
-        return pr
-
-    def submit_review(
-        self,
-        repo: str,
-        number: int,
-        reviewer: str,
-        state: str,
-        *,
-        body: str | None = None,
-        commit_id: str | None = None,
-        send: bool = True,
-    ) -> Review:
-        """A review (approved, changes_requested, commented) on the PR's head by default."""
-        rest_state = REVIEW_STATES.get(state.lower())
-        if rest_state is None:
-            raise ValueError(f"review state must be one of {', '.join(REVIEW_STATES)}")
-        with self.state.lock:
-            pr = self.state.pull(repo, number)
-            review = Review(
-                id=self.state.next_id(),
-                repo=repo,
-                number=number,
-                user=reviewer,
-                state=rest_state,
-                body=body,
-                commit_id=commit_id or pr.head_sha,
-            )
-            self.state.reviews[review.id] = review
-            payload = self._payloads().pull_request_review(pr, review, "submitted", reviewer)
-        self._emit("pull_request_review", payload, send)
-        return review
-
-    def dismiss_review(
-        self,
-        repo: str,
-        number: int,
-        review_id: int,
-        *,
-        sender: str | None = None,
-        send: bool = True,
-    ) -> Review:
-        """Dismiss a review (pull_request_review.dismissed); its state becomes DISMISSED."""
-        with self.state.lock:
-            pr = self.state.pull(repo, number)
-            review = self.state.reviews[review_id]
-            review.state = "DISMISSED"
-            payload = self._payloads().pull_request_review(
-                pr, review, "dismissed", sender or self.state.repo(repo).owner
-            )
-        self._emit("pull_request_review", payload, send)
-        return review
-
-    def comment(
-        self, repo: str, number: int, user: str, body: str, *, send: bool = True
-    ) -> IssueComment:
-        """A conversation comment on the PR (issue_comment.created)."""
-        with self.state.lock:
-            pr = self.state.pull(repo, number)
-            comment = IssueComment(
-                id=self.state.next_id(), repo=repo, number=number, user=user, body=body
-            )
-            self.state.comments[comment.id] = comment
-            payload = self._payloads().issue_comment(pr, comment)
-        self._emit("issue_comment", payload, send)
-        return comment
-
-    def review_comment(
-        self,
-        repo: str,
-        number: int,
-        user: str,
-        path: str,
-        line: int,
-        body: str,
-        *,
-        in_reply_to: int | None = None,
-        send: bool = True,
-    ) -> ReviewComment:
-        """A review comment on a line (pull_request_review_comment.created).
-
-        A new comment starts a thread (see `.thread_id`); `in_reply_to` adds to one.
-        """
-        with self.state.lock:
-            pr = self.state.pull(repo, number)
-            comment_id = self.state.next_id()
-            if in_reply_to is not None:
-                thread_id = self.state.review_comments[in_reply_to].thread_id
-            else:
-                thread_id = f"PRRT_standin{comment_id}"
-                self.state.threads[thread_id] = ReviewThread(thread_id, repo, number, [])
-            comment = ReviewComment(
-                id=comment_id,
-                repo=repo,
-                number=number,
-                user=user,
-                path=path,
-                line=line,
-                body=body,
-                commit_id=pr.head_sha,
-                thread_id=thread_id,
-                review_id=self.state.next_id(),
-                in_reply_to=in_reply_to,
-            )
-            self.state.review_comments[comment.id] = comment
-            self.state.threads[thread_id].comment_ids.append(comment.id)
-            payload = self._payloads().pull_request_review_comment(pr, comment)
-        self._emit("pull_request_review_comment", payload, send)
-        return comment
-
-    def resolve_thread(
-        self,
-        repo: str,
-        number: int,
-        thread_id: str,
-        *,
-        sender: str,
-        resolved: bool = True,
-        send: bool = True,
-    ) -> ReviewThread:
-        """Resolve (or unresolve) a review thread (pull_request_review_thread)."""
-        with self.state.lock:
-            pr = self.state.pull(repo, number)
-            thread = self.state.threads[thread_id]
-            thread.resolved = resolved
-            action = "resolved" if resolved else "unresolved"
-            payload = self._payloads().pull_request_review_thread(pr, thread, action, sender)
-        self._emit("pull_request_review_thread", payload, send)
-        return thread
-
-    def rerequest_check_run(
-        self, repo: str, check_run_id: int, *, sender: str, send: bool = True
-    ) -> Delivery:
-        """A person clicks "Re-run" on a check run (check_run.rerequested)."""
-        with self.state.lock:
-            run = self._run(repo, check_run_id)
-            payload = self._payloads().check_run(run, "rerequested", sender)
-        return self._emit("check_run", payload, send)
-
-    def request_action(
-        self, repo: str, check_run_id: int, identifier: str, *, sender: str, send: bool = True
-    ) -> Delivery:
-        """A person clicks one of the check run's action buttons (check_run.requested_action)."""
-        with self.state.lock:
-            run = self._run(repo, check_run_id)
-            if identifier not in {a.get("identifier") for a in run.actions}:
-                raise ValueError(f"check run {check_run_id} has no action {identifier!r}")
-            payload = self._payloads().check_run(run, "requested_action", sender, identifier)
-        return self._emit("check_run", payload, send)
-
-    def ping(self, *, send: bool = True) -> Delivery:
-        """The ping GitHub sends when the App's webhook is set up."""
-        return self._emit("ping", self._payloads().ping(self.hook_id), send)
-
-    def install(self, *, sender: str | None = None, send: bool = True) -> Delivery:
-        """The App installed on its installation's repositories (installation.created)."""
-        account = self.installations[self.installation_id]
-        with self.state.lock:
-            payload = self._payloads().installation_created(
-                self.installation_id, account, sender or account
-            )
-        return self._emit("installation", payload, send)
-
-    # -- webhooks -------------------------------------------------------------------------
-    def set_webhook(
-        self, url: str, secret: str | None = None, client: httpx.Client | None = None
-    ) -> None:
-        """Where deliveries go; `client` may be any httpx.Client (e.g. a Starlette TestClient)."""
-        self.webhook_url = url
-        if secret is not None:
-            self.webhook_secret = secret
-        if client is not None:
-            self.webhook_client = client
-
-    def build_delivery(self, event: str, payload: dict) -> Delivery:
-        """Sign a payload as a new delivery (recorded, not sent)."""
-        delivery = make_delivery(
-            event, payload, secret=self.webhook_secret, hook_id=self.hook_id, app_id=self.app.id
-        )
-        with self.state.lock:
-            self.deliveries.append(delivery)
-        return delivery
-
-    def send(self, delivery: Delivery) -> httpx.Response:
-        """POST a delivery to the webhook URL; keeps and returns the response."""
-        if not self.webhook_url:
-            raise RuntimeError("no webhook URL: call set_webhook(url, secret) first")
-        client = self.webhook_client or httpx.Client(timeout=10.0)
-        try:
-            response = client.post(
-                self.webhook_url, content=delivery.body, headers=delivery.headers
-            )
-        finally:
-            if self.webhook_client is None:
-                client.close()
-        delivery.response = response
-        delivery.attempts.append(response.status_code)
-        return response
-
-    def redeliver(self, delivery_id: str) -> httpx.Response:
-        """Send a past delivery again: same body, same X-GitHub-Delivery (GitHub's Redeliver)."""
-        for delivery in self.deliveries:
-            if delivery.id == delivery_id:
-                return self.send(delivery)
-        raise KeyError(f"no delivery {delivery_id}")
-
-    @property
-    def last_delivery(self) -> Delivery:
-        """The most recent delivery built."""
-        return self.deliveries[-1]
 
     # -- inspection -----------------------------------------------------------------------
     def check_runs(self, repo: str, head_sha: str) -> dict[str, CheckRun]:

@@ -7,11 +7,12 @@ the server is running.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from standin.git import GitRepo
 
 # Legacy permission names GitHub reports in `permission`, keyed by role.
 # https://docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user
@@ -43,13 +44,6 @@ class User:
 
 
 @dataclass
-class Commit:
-    sha: str
-    files: dict[str, str]
-    parent: str | None = None
-
-
-@dataclass
 class Repo:
     owner: str
     name: str
@@ -57,20 +51,26 @@ class Repo:
     installation_id: int
     default_branch: str = "main"
     private: bool = False
-    branches: dict[str, str] = field(default_factory=dict)  # branch -> head sha
-    commits: dict[str, Commit] = field(default_factory=dict)
     collaborators: dict[str, str] = field(default_factory=dict)  # login -> role
+    git: GitRepo = field(default=None, repr=False)  # type: ignore[assignment]
 
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
 
+    @property
+    def branches(self) -> dict[str, str]:
+        """Branch name -> head commit sha, read from the git repository."""
+        return self.git.branches()
+
+    def resolve(self, ref: str | None) -> str | None:
+        """The commit sha a branch name, ref or sha names (default branch when None)."""
+        return self.git.resolve(ref or self.default_branch)
+
     def snapshot(self, ref: str | None) -> dict[str, str] | None:
-        """Files at a branch name or commit sha (default branch when None); None if unknown."""
-        ref = ref or self.default_branch
-        sha = self.branches.get(ref, ref)
-        commit = self.commits.get(sha)
-        return None if commit is None else commit.files
+        """Files (as text) at a branch name or commit sha (default branch when None)."""
+        sha = self.resolve(ref)
+        return None if sha is None else self.git.text_files(sha)
 
 
 @dataclass
@@ -164,6 +164,7 @@ class Token:
     token: str
     installation_id: int
     expires_at: datetime
+    login: str | None = None  # set for a user's OAuth token, None for an installation token
 
 
 @dataclass
@@ -227,14 +228,6 @@ class StandInState:
         """Pull request `number` of `repo`; KeyError if absent."""
         with self.lock:
             return self.pulls[(repo, number)]
-
-    def commit(self, repo: Repo, files: dict[str, str], parent: str | None) -> str:
-        """Record a commit holding `files` and return its sha."""
-        with self.lock:
-            seed = f"{repo.full_name}:{parent}:{self.next_id()}:{sorted(files.items())}"
-            sha = hashlib.sha1(seed.encode()).hexdigest()
-            repo.commits[sha] = Commit(sha=sha, files=dict(files), parent=parent)
-            return sha
 
     def check_suite_id(self, repo: str, head_sha: str) -> int:
         """GitHub groups an app's check runs per commit in one check suite."""
