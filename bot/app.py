@@ -19,6 +19,7 @@ from .github import GitHubApp
 from .handlers import Handlers
 from .metrics import Metrics
 from .outbox import Outbox
+from .port import LiveGitHub
 from .settings import Settings
 from .store import BotStore
 from .webhooks import webhook_router
@@ -48,7 +49,7 @@ class Bot:
         github = GitHubApp(settings)
         outbox = Outbox(store, engine, github, settings,
                         on_sent=lambda kind, ok: metrics.outbox_sent.labels(kind, "ok" if ok else "failed").inc())
-        handlers = Handlers(engine, github, store, outbox, settings)
+        handlers = Handlers(engine, LiveGitHub(github, outbox, store), settings)
         worker = Worker(store, handlers, outbox, settings, metrics)
         bot = cls(settings, engine, store, github, outbox, handlers, worker, metrics)
         # Whatever changes a session (an MCP tool, the CLI, a review) re-posts its PRs' checks.

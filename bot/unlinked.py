@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING
 from agent_os.globs import matching
 
 from .checks import OVERALL, CheckSpec
-from .outbox import sync_key
-from .repo_config import read_config
 
 if TYPE_CHECKING:
     from .events import PullRequest
-    from .handlers import Handlers
+    from .port import GitHubPort
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +51,17 @@ def unlinked_check(required_by: list[str], *, public_url: str = "") -> CheckSpec
         text="", external_id="", details_url=None)
 
 
-def queue_unlinked_check(handlers: Handlers, repo: str, pr: PullRequest, changed: list[str] | None = None) -> str:
+def queue_unlinked_check(github: GitHubPort, repo: str, pr: PullRequest, changed: list[str] | None = None) -> str:
     """Queue the overall check of a PR no session is linked to; returns what was done, for logs."""
     if not pr.head.sha:
         return "no session linked"
-    config = read_config(handlers.github, handlers.outbox.installation_for(repo), repo, pr.base.ref)
+    config = github.config(repo, pr.base.ref)
     patterns = config.require_session_for if config else []
     required: list[str] = []
     if patterns:
         if changed is None:
-            changed = handlers._changed_files(repo, pr.number)
+            changed = github.changed_files(repo, pr.number)
         required = matching(patterns, changed)
-    # The same outbox key as a linked PR's sync: a session linked meanwhile replaces this
-    # item, and the sync then finds the session and posts its checks instead.
-    handlers.store.enqueue("sync_checks", sync_key(repo, pr.number), {
-        "repository": repo, "number": pr.number,
-        "unlinked": {"head_sha": pr.head.sha, "required_by": required}})
+    github.sync_unlinked(repo, pr.number, pr.head.sha, required)
     return "no session linked; " + (f"a session is required ({len(required)} path(s))" if required
                                     else "Agent OS passes")

@@ -88,7 +88,8 @@ def bot_env(tmp_path: Path, credentials, **overrides) -> Iterator[BotEnv]:
         settings = make_settings(gh, tmp_path, credentials.private_key_pem, **overrides)
         app = create_app(settings, engine)
         server = BackgroundServer(app).start()
-        gh.set_webhook(server.url + WEBHOOK_PATH, SECRET)
+        # One client for every delivery of the run: the stand-in's own makes an SSL context per send.
+        gh.set_webhook(server.url + WEBHOOK_PATH, SECRET, client=http_client())
         try:
             yield BotEnv(gh, engine, project, app.state.bot, server, settings)
         finally:
@@ -99,20 +100,25 @@ def bot_env(tmp_path: Path, credentials, **overrides) -> Iterator[BotEnv]:
 _http: httpx.Client | None = None
 
 
+def http_client() -> httpx.Client:
+    """One HTTP client for the run (a new one per request costs an SSL context, ~65 ms)."""
+    global _http
+    if _http is None:
+        _http = httpx.Client(timeout=10)
+    return _http
+
+
 def post_webhook(url: str, event: str | None, body: bytes, *, delivery_id: str | None = None,
                  secret: str | None = SECRET, headers: dict[str, str | None] | None = None) -> httpx.Response:
     """POST `body` to the webhook endpoint of the bot at `url` as GitHub does, signed with
     `secret` (None: unsigned). `headers` adds or overrides headers; a None value drops one."""
-    global _http
-    if _http is None:  # one client for the run: a new one per request costs a TLS context each
-        _http = httpx.Client(timeout=10)
     sent: dict[str, str | None] = {
         "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/test",
         "X-GitHub-Event": event, "X-GitHub-Delivery": delivery_id or str(uuid.uuid4()),
         "X-Hub-Signature-256": sign(secret, body) if secret is not None else None,
     }
     sent.update(headers or {})
-    return _http.post(url.rstrip("/") + WEBHOOK_PATH, content=body,
+    return http_client().post(url.rstrip("/") + WEBHOOK_PATH, content=body,
                       headers={k: v for k, v in sent.items() if v is not None})
 
 

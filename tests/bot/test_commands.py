@@ -47,22 +47,6 @@ def unlinked_pr(env):
     return env.gh.open_pull_request(REPO, author="dev", body="A change", send=False)
 
 
-def test_help_and_unknown_commands_get_the_help_reply(env):
-    pr = unlinked_pr(env)
-    texts = ["/agent-os help", "/agent-os", "  /Agent-OS HELP", "/agent-os bogus now", "/agent-os  Status2"]
-    for text in texts:
-        env.gh.comment(REPO, pr.number, "rev", text)
-    settle(env)
-    replies = bot_comments(env, pr.number)
-    assert len(replies) == len(texts)
-    for text, reply in zip(texts, replies, strict=True):
-        assert "/agent-os status" in reply.body and "/agent-os refresh" in reply.body, text
-        assert not reply.body.startswith(MARKER), text
-    assert ["Unknown command" in r.body for r in replies] == [False, False, False, True, True]
-    assert replies[3].body.startswith("Unknown command `bogus`.")
-    assert replies[4].body.startswith("Unknown command `status2`.")
-
-
 def test_a_reply_is_posted_once_however_often_its_delivery_runs(env):
     pr = unlinked_pr(env)
     env.gh.comment(REPO, pr.number, "rev", "/agent-os help")
@@ -75,53 +59,6 @@ def test_a_reply_is_posted_once_however_often_its_delivery_runs(env):
     assert env.bot.store.delivery(delivery.id).status == "done"
     assert len(env.gh.requests("GET", "/repos/*/collaborators/rev/permission")) == 2  # it did run twice
     assert len(bot_comments(env, pr.number)) == 1
-
-
-def test_people_without_write_access_are_politely_refused(env):
-    pr = unlinked_pr(env)
-    env.gh.comment(REPO, pr.number, "reader", "/agent-os status")
-    env.gh.comment(REPO, pr.number, "stranger", "/agent-os refresh")
-    env.gh.comment(REPO, pr.number, "reader", "/agent-os help")
-    settle(env)
-    replies = bot_comments(env, pr.number)
-    assert [r.body.split()[0] for r in replies] == ["@reader", "@stranger", "@reader"]
-    assert all("only people with write access" in r.body for r in replies)
-    assert not any(r.body.startswith(MARKER) or "/agent-os status" in r.body for r in replies)
-    assert env.bot.store.status_comment(REPO, pr.number) is None
-
-
-def test_comments_that_are_not_commands_get_no_answer(env):
-    pr = unlinked_pr(env)
-    texts = ["LGTM", "please run /agent-os status", "/agent-osx status", "/agent-os-legacy help",
-             "`/agent-os status`", "> /agent-os help"]
-    for text in texts:
-        env.gh.comment(REPO, pr.number, "rev", text)
-    settle(env)
-    assert [d.status for d in env.bot.store.deliveries()] == ["done"] * len(texts)
-    assert bot_comments(env, pr.number) == []
-    assert env.bot.store.outbox() == []
-
-
-def test_the_bots_own_comments_are_not_commands(env):
-    pr = unlinked_pr(env)
-    env.gh.add_collaborator(REPO, env.gh.bot_login, "write")
-    env.gh.comment(REPO, pr.number, env.gh.bot_login, "/agent-os help")
-    settle(env)
-    assert len(env.gh.comments(REPO, pr.number)) == 1  # its own, unanswered
-    assert env.bot.store.outbox() == []
-
-
-def test_refresh_rereads_the_base_branch_policy_and_reposts_the_checks(env):
-    sid, pr = linked_pr(env)
-    assert env.engine.gate(sid).required_approvals == 1
-    patches = len(env.gh.requests("PATCH", "/repos/*/check-runs/*"))
-    env.gh.set_files(REPO, {".agent-os/config.yaml": "gates:\n  approvals: 2\n"})
-    env.gh.comment(REPO, pr.number, "rev", "/agent-os refresh")
-    settle(env)
-    assert env.engine.gate(sid).required_approvals == 2
-    assert len(env.gh.requests("PATCH", "/repos/*/check-runs/*")) >= patches + ALL_CHECKS
-    assert len(env.gh.all_check_runs(REPO)) == ALL_CHECKS
-    assert bot_comments(env, pr.number) == []  # refresh answers with checks, not a comment
 
 
 def test_rerun_and_the_recheck_button_recompute_every_check(env):

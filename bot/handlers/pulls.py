@@ -1,0 +1,127 @@
+"""Pull requests: which sessions a PR links, its head commit, and the base branch's gate policy.
+
+Linking, chosen explicitly: a PR links every session its body names
+(`Agent-OS-Session: <id>`) and every session whose spec directory it adds or edits; a
+session may be linked to several PRs (each shows its checks). Links are never removed by
+an edit of the body: unlinking silently would hide a gate.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from agent_os.errors import AgentOSError
+from agent_os.project import AGENT_OS_DIR, GatePolicyConfig
+
+from ..events import Event, PullRequest
+from ..github import GitHubCallError
+from ..routing import Router
+from ..unlinked import queue_unlinked_check
+from .context import Context, repo_of
+from .reviews import backfill_reviews
+
+log = logging.getLogger(__name__)
+router: Router[Context] = Router()
+
+SESSION_LINE = re.compile(r"^\s*Agent-OS-Session:\s*(ses_[a-z0-9]{6,32})\s*$", re.MULTILINE | re.IGNORECASE)
+SPEC_PATH = re.compile(rf"^{re.escape(AGENT_OS_DIR)}/specs/([^/]+)/")
+PR_ACTIONS = ("opened", "reopened", "edited", "synchronize", "ready_for_review")
+
+
+def session_ids_in(body: str | None) -> list[str]:
+    """Session ids named by `Agent-OS-Session:` lines of a PR body, in order."""
+    return list(dict.fromkeys(m.lower() for m in SESSION_LINE.findall(body or "")))
+
+
+def spec_dirs_in(paths: list[str]) -> list[str]:
+    """Spec directories (`.agent-os/specs/<dir>`) that changed files live in."""
+    dirs = [f"{AGENT_OS_DIR}/specs/{m.group(1)}" for p in paths if (m := SPEC_PATH.match(p))]
+    return list(dict.fromkeys(dirs))
+
+
+@router.on("pull_request", *PR_ACTIONS)
+def on_pull_request(event: Event, ctx: Context) -> str:
+    """Link the sessions the PR names or whose spec files it carries; follow its head."""
+    engine, github = ctx.engine, ctx.github
+    repo, pr = repo_of(event), event.part(PullRequest, "pull_request")
+    linked = set(engine.sessions_for_pull_request(repo, pr.number))
+    wanted = dict.fromkeys(session_ids_in(pr.body), "pr_body")
+    changed: list[str] | None = None
+    if event.action in ("opened", "reopened", "synchronize"):
+        changed = github.changed_files(repo, pr.number)
+        for spec_dir in spec_dirs_in(changed):
+            sid = engine.session_for_spec_dir(spec_dir)
+            if sid:
+                wanted.setdefault(sid, "spec_files")
+    newly: set[str] = set()
+    for sid, source in wanted.items():
+        try:
+            engine.link_pull_request(sid, repo, pr.number, author=pr.user.login or None,
+                                     head_sha=pr.head.sha or None, source=source)
+            if sid not in linked:
+                newly.add(sid)
+            linked.add(sid)
+        except AgentOSError as exc:  # an id from another project, or mistyped
+            log.info("PR %s#%d names %s, which is not linked: %s", repo, pr.number, sid, exc.message)
+    if not linked:
+        return queue_unlinked_check(github, repo, pr, changed)
+    for sid in linked:
+        if pr.head.sha:
+            engine.link_pull_request(sid, repo, pr.number, head_sha=pr.head.sha, source="webhook")
+            engine.set_head(sid, pr.head.sha)
+    apply_gate_policy(ctx, repo, pr.base.ref, linked)
+    if newly:
+        backfill_reviews(ctx, repo, pr.number, newly)
+    github.sync_checks(repo, pr.number)
+    if github.has_status_comment(repo, pr.number):
+        github.update_status_comment(repo, pr.number)
+    return f"linked {sorted(linked)}"
+
+
+def gate_policy(ctx: Context, repo: str, base_ref: str) -> GatePolicyConfig | None:
+    """The team's gate policy from the PR's base branch (a PR cannot weaken its own gate)."""
+    config = ctx.github.config(repo, base_ref)
+    if config is None:
+        return None
+    policy = config.gates
+    if policy.required_teams:
+        policy = policy.model_copy(update={"team_members": {
+            team: team_members(ctx, repo, team) for team in policy.required_teams}})
+    return policy
+
+
+def team_members(ctx: Context, repo: str, team: str) -> list[str]:
+    """The members of `org/slug`; nobody when GitHub does not know the team."""
+    org, slug = team.split("/", 1)
+    try:
+        return ctx.github.team_members(repo, org, slug)
+    except GitHubCallError as exc:
+        if exc.status_code != 404:
+            raise
+        # Unknown, or invisible to the App: nobody's approval can stand for this team.
+        log.warning("team %s not found (or the App lacks Members: read)", team)
+        return []
+
+
+def apply_gate_policy(ctx: Context, repo: str, base_ref: str, session_ids: set[str]) -> None:
+    """Give each session the base branch's policy."""
+    policy = gate_policy(ctx, repo, base_ref)
+    for sid in session_ids:
+        ctx.engine.set_gate_policy(sid, policy)
+
+
+def refresh(ctx: Context, repo: str, number: int) -> None:
+    """Re-read the PR (head, base config, reviews) and re-post every check run."""
+    sessions = set(ctx.engine.sessions_for_pull_request(repo, number))
+    if not sessions:
+        return
+    pull = ctx.github.pull(repo, number)
+    head = pull["head"]["sha"]
+    for sid in sessions:
+        ctx.engine.link_pull_request(sid, repo, number, head_sha=head, source="webhook")
+        ctx.engine.set_head(sid, head)
+    apply_gate_policy(ctx, repo, pull["base"]["ref"], sessions)
+    backfill_reviews(ctx, repo, number, sessions)
+    ctx.github.recheck(repo, head)
+    ctx.github.sync_checks(repo, number)
