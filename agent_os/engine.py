@@ -667,15 +667,25 @@ class Engine:
     def set_head(self, session_id: str, head_sha: str) -> None:
         """Record the PR's current head commit; stale approvals then stop counting if the policy says so."""
         rec = self._session(session_id)
-        if not isinstance(head_sha, str) or not re.fullmatch(r"[0-9a-fA-F]{7,64}", head_sha):
-            raise InputError(f"head_sha {head_sha!r} is not a commit id.")
-        if head_sha == rec.head_sha:
-            return
+        _check_sha(head_sha)
         with self.store.transaction(rec.id):
-            self._bump(self.store.session(rec.id), head_sha=head_sha)
-            self.store.add_event(rec.id, "head_changed", None, head_sha=head_sha)
-            self._settle_gate(rec.id)
-        self._notify(rec.id, "head_changed")
+            moved = self._move_head(rec.id, head_sha)
+        if moved:
+            self._notify(rec.id, "head_changed")
+
+    def _move_head(self, session_id: str, head_sha: str) -> bool:
+        """The one way a session's head moves (inside its transaction): recorded, and the gate re-settled.
+
+        A new head can open a gate (an approval of that commit, with dismiss_stale_on_push,
+        arrived before the push did); False if the head was already `head_sha`.
+        """
+        rec = self.store.session(session_id)
+        if rec.head_sha == head_sha:
+            return False
+        self._bump(rec, head_sha=head_sha)
+        self.store.add_event(session_id, "head_changed", None, head_sha=head_sha)
+        self._settle_gate(session_id)
+        return True
 
     # pull requests and review feedback ---------------------------------------------------
 
@@ -686,12 +696,18 @@ class Engine:
 
     def link_pull_request(self, session_id: str, repository: str, number: int, *, author: str | None = None,
                           head_sha: str | None = None, source: str = "tool") -> views.PullRequestView:
-        """Link a pull request to the session; its author becomes the session's author if unset."""
+        """Link a pull request to the session (idempotent), or refresh the link on a push.
+
+        Its author becomes the session's author if unset; a `head_sha` that differs from
+        the session's moves the head as `set_head` does (event, gate re-settled).
+        """
         rec = self._session(session_id)
         if not isinstance(repository, str) or not _REPOSITORY.match(repository.strip()):
             raise InputError(f"repository {repository!r} is not 'owner/name'.", hint="e.g. 'acme/webapp'.")
         if isinstance(number, bool) or not isinstance(number, int) or not 0 < number < 10**9:
             raise InputError(f"number {number!r} is not a pull request number.")
+        if head_sha is not None:
+            _check_sha(head_sha)
         pr = PullRequestRecord(rec.id, repository.strip(), number, head_sha, author, source, now())
         with self.store.transaction(rec.id):
             new = self.store.upsert_pull_request(pr)
@@ -699,8 +715,6 @@ class Engine:
             changes: dict[str, Any] = {}
             if author and not fresh.author:
                 changes["author"] = author
-            if head_sha and head_sha != fresh.head_sha:
-                changes["head_sha"] = head_sha
             if new and not fresh.repository:
                 changes["repository"] = pr.repository
             if changes or new:
@@ -708,8 +722,9 @@ class Engine:
             if new:
                 self.store.add_event(rec.id, "pull_request_linked", None, repository=pr.repository,
                                      number=number, source=source)
-        if new:
-            self._notify(rec.id, "pull_request_linked")
+            moved = head_sha is not None and self._move_head(rec.id, head_sha)
+        if new or moved:
+            self._notify(rec.id, "pull_request_linked" if new else "head_changed")
         stored = next(p for p in self.store.pull_requests(rec.id) if p.repository == pr.repository and p.number == number)
         return self._pr_view(stored)
 
@@ -815,6 +830,11 @@ def _next_step(rec: SessionRecord, current: PhaseRecord | None, phases: list[vie
                 f"A reviewer approves the pull request, or someone runs `agent-os approve {rec.id} --by NAME`.")
     return (f"Work on phase {current.number} ({current.title}): read get_current_phase('{rec.id}'), do the work, "
             f"then call complete_phase with the evidence it asks for.")
+
+
+def _check_sha(head_sha: Any) -> None:
+    if not isinstance(head_sha, str) or not re.fullmatch(r"[0-9a-fA-F]{7,64}", head_sha):
+        raise InputError(f"head_sha {head_sha!r} is not a commit id.")
 
 
 def _within(path: str, directory: str) -> bool:

@@ -66,10 +66,9 @@ def on_pull_request(event: Event, ctx: Context) -> str:
             log.info("PR %s#%d names %s, which is not linked: %s", repo, pr.number, sid, exc.message)
     if not linked:
         return queue_unlinked_check(github, repo, pr, changed)
-    for sid in linked:
+    for sid in linked - set(wanted):  # those in `wanted` were linked with the head above
         if pr.head.sha:
             engine.link_pull_request(sid, repo, pr.number, head_sha=pr.head.sha, source="webhook")
-            engine.set_head(sid, pr.head.sha)
     apply_gate_policy(ctx, repo, pr.base.ref, linked)
     if newly:
         backfill_reviews(ctx, repo, pr.number, newly)
@@ -120,7 +119,6 @@ def refresh(ctx: Context, repo: str, number: int) -> None:
     head = pull["head"]["sha"]
     for sid in sessions:
         ctx.engine.link_pull_request(sid, repo, number, head_sha=head, source="webhook")
-        ctx.engine.set_head(sid, head)
     apply_gate_policy(ctx, repo, pull["base"]["ref"], sessions)
     backfill_reviews(ctx, repo, number, sessions)
     ctx.github.recheck(repo, head)

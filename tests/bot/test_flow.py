@@ -72,6 +72,7 @@ def test_push_reposts_checks_on_the_new_head_and_stale_approvals_lapse(env):
     old_head = pr.head_sha
     new_head = env.gh.push(REPO, pr.number, {"docs/x.md": "x\n"})
     env.drain()
+    assert [e.data["head_sha"] for e in env.engine.events(sid) if e.kind == "head_changed"] == [old_head, new_head]
     checks = env.checks(new_head)
     assert checks["Agent OS / 5 Team review"] == ("completed", "action_required")
     env.gh.submit_review(REPO, pr.number, "rev", "approved", commit_id=old_head)  # reviews the old head

@@ -184,6 +184,31 @@ def test_stale_approval_does_not_count_when_policy_dismisses(engine: Engine):
     assert state.status == "complete"
 
 
+def test_a_push_reported_through_link_pull_request_moves_the_head_and_resettles_the_gate(engine: Engine):
+    """The bot links the PR again on every push; before, that wrote the head with no event
+    and no gate re-settled, and the `set_head` that followed returned early."""
+    from agent_os.project import GatePolicyConfig
+
+    sid = engine.start("notes_v1", "notes").session.session_id
+    engine.link_pull_request(sid, "acme/app", 7, author="alice", head_sha="a" * 40, source="webhook")
+    engine.set_gate_policy(sid, GatePolicyConfig(dismiss_stale_on_push=True, approvals=1))
+    run_to_gate(engine, sid)
+    # The reviewer approves the pushed commit before the push's own webhook arrives.
+    assert engine.record_review(sid, views.ReviewInput(reviewer="bob", state="approved",
+                                                       commit_id="b" * 40)).status == "active"
+    engine.link_pull_request(sid, "acme/app", 7, head_sha="b" * 40, source="webhook")
+    heads = [e.data["head_sha"] for e in engine.events(sid) if e.kind == "head_changed"]
+    assert heads == ["a" * 40, "b" * 40]
+    assert engine.state(sid).status == "complete"
+    assert engine.state(sid).pull_requests[0].head_sha == "b" * 40
+    # The same head again is no change: no event, no new revision.
+    before = len(engine.events(sid))
+    engine.link_pull_request(sid, "acme/app", 7, head_sha="b" * 40, source="webhook")
+    assert len(engine.events(sid)) == before
+    with pytest.raises(InputError):
+        engine.link_pull_request(sid, "acme/app", 7, head_sha="not a sha")
+
+
 def test_dismissal_revokes_an_approval(engine: Engine):
     from agent_os.project import GatePolicyConfig
 
