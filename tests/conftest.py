@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Every process the tests start (agent-os mcp, serve, demo) embeds with the hashing test
+# double: no model loads outside the tests marked `model`, which ask for a backend by name.
+os.environ["AGENT_OS_EMBEDDER"] = "fake"
 
 from standin import AppCredentials, make_app_credentials
 

@@ -16,8 +16,10 @@ _WHERE = {
     "StandardsIndex": "index",
     "Embedder": "embedder",
     "HashEmbedder": "embedder",
-    "SentenceTransformerEmbedder": "embedder",
+    "OnnxEmbedder": "embed_onnx",
+    "SentenceTransformerEmbedder": "embed_torch",
     "default_embedder": "embedder",
+    "make_embedder": "embedder",
     "SearchResponse": "models",
     "SearchResult": "models",
     "SyncReport": "models",
@@ -26,7 +28,9 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 if TYPE_CHECKING:
-    from .embedder import Embedder, HashEmbedder, SentenceTransformerEmbedder, default_embedder
+    from .embed_onnx import OnnxEmbedder
+    from .embed_torch import SentenceTransformerEmbedder
+    from .embedder import Embedder, HashEmbedder, default_embedder, make_embedder
     from .index import DocumentInfo, StandardsIndex
     from .models import SearchResponse, SearchResult, SyncReport
 

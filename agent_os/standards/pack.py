@@ -4,7 +4,9 @@ Every new project indexes the same shipped library; embedding its ~300 chunks co
 on two cores. The pack (`standards/.vectors-<embedder>.npz`) maps each chunk's text hash to
 its vector, so a fresh project only embeds the chunks that are its own, or that changed
 since the pack was built. A missing or stale pack is never an error: chunks it lacks are
-embedded as usual. Rebuild it after editing the shipped standards:
+embedded as usual. The pack records the embedder (model and backend) that made it and is
+used by that embedder only: int8 and float32 vectors never mix in one index. It is built
+with the default backend. Rebuild it after editing the shipped standards:
 
     python tools/build_vector_pack.py
 
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..resources import shipped_standards_dir
+from .embedder import DEFAULT_BACKEND, make_embedder
 
 
 def pack_path(embedder_name: str) -> Path:
@@ -34,8 +37,11 @@ def load_pack(embedder_name: str, dim: int) -> dict[str, bytes]:
     path = pack_path(embedder_name)
     try:
         with np.load(path, allow_pickle=False) as data:
+            made_by = str(data["embedder"])
             hashes, vectors = data["hashes"], data["vectors"]
     except (OSError, KeyError, ValueError):
+        return {}
+    if made_by != embedder_name:
         return {}
     if vectors.ndim != 2 or vectors.shape[1] != dim or len(hashes) != len(vectors):
         return {}
@@ -43,8 +49,8 @@ def load_pack(embedder_name: str, dim: int) -> dict[str, bytes]:
     return {str(h): vectors[i].tobytes() for i, h in enumerate(hashes)}
 
 
-def build_pack() -> Path:
-    """Index the shipped standards alone with the real model and write their vectors."""
+def build_pack(backend: str = DEFAULT_BACKEND) -> Path:
+    """Index the shipped standards alone with `backend`'s model and write their vectors."""
     import tempfile
 
     from ..project import Project
@@ -53,9 +59,9 @@ def build_pack() -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         project = Project.open(Path(tmp), standards=[str(shipped_standards_dir())],
                                index=str(Path(tmp) / "index.db"))
-        index = StandardsIndex.open(project)
+        index = StandardsIndex.open(project, make_embedder(backend))
         try:
-            load_pack.cache_clear()
+            index.use_pack = False  # embed everything anew: the old pack may be stale
             index.sync(rebuild=True)
             hashes, vectors = index.vectors()
             name = index.embedder.name
@@ -63,6 +69,7 @@ def build_pack() -> Path:
             index.close()
     out = pack_path(name)
     with out.open("wb") as fh:
-        np.savez_compressed(fh, hashes=np.array(hashes), vectors=np.stack(vectors).astype(np.float32))
+        np.savez_compressed(fh, embedder=np.array(name), hashes=np.array(hashes),
+                            vectors=np.stack(vectors).astype(np.float32))
     load_pack.cache_clear()
     return out

@@ -2,8 +2,8 @@
 the way Claude Code or Cursor run it.
 
 Everything the server prints on stdout must be protocol; logs, model loading and tracebacks
-belong on stderr. The project's standards are cut down to two documents so the real
-embedding model (which the stdio server always loads) indexes them in a moment.
+belong on stderr. The server embeds with the hashing double (AGENT_OS_EMBEDDER=fake, set for
+every test process in tests/conftest.py); the project's standards are cut down to two documents.
 """
 
 from __future__ import annotations
@@ -67,7 +67,10 @@ async def stdio_session(root: Path, stderr_log: Path, not_protocol: list[Excepti
         if isinstance(message, Exception):
             not_protocol.append(message)
 
-    params = StdioServerParameters(command=sys.executable, args=server_command(root), cwd=str(root.parent))
+    # The SDK hands the server only a few safe variables; ours must reach it too.
+    env = {k: os.environ[k] for k in ("AGENT_OS_EMBEDDER", "PYTHONPATH") if k in os.environ}
+    params = StdioServerParameters(command=sys.executable, args=server_command(root), cwd=str(root.parent),
+                                   env=env)
     with stderr_log.open("w", encoding="utf-8") as errlog:
         async with Client(stdio_client(params, errlog=errlog), message_handler=on_message,
                           read_timeout_seconds=120) as client:
@@ -109,7 +112,7 @@ async def test_a_whole_session_over_stdio_with_every_refusal(root: Path, tmp_pat
         assert "**project_files_reviewed**" in text and "**learnings**" in text
         assert (await tools.ok("get_current_phase", session_id=sid))["number"] == 0
 
-        # The search waits for the real model, then answers from the project's two documents.
+        # The search answers from the project's two documents.
         found = await tools.ok("search_standards", query="how long should an access token live and how do "
                                "refresh tokens rotate", n_results=2)
         assert found["results"][0]["path"] == "security/authentication-tokens.md"

@@ -121,10 +121,11 @@ def index(project: Project, embedder: CountingEmbedder):
 
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory):
-    """The shipped library indexed once with the real model, shared by every model test."""
+    """The shipped library indexed once with the default real model (int8 ONNX), shared by
+    every model test."""
     tmp = tmp_path_factory.mktemp("real-index")
     project = Project.open(tmp, index=tmp / "index.db", standards=[shipped_standards_dir()])
-    idx = StandardsIndex.open(project, default_embedder())
+    idx = StandardsIndex.open(project, default_embedder("onnx"))
     report = idx.sync()
     assert report.documents >= 30
     yield idx

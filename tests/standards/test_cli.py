@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -116,7 +117,8 @@ def test_importing_the_package_does_not_import_torch():
     code = (
         "import sys, agent_os.standards, agent_os_cli; "
         "agent_os.standards.default_embedder(); "
-        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules, 'onnxruntime' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+    env = {k: v for k, v in os.environ.items() if k != "AGENT_OS_EMBEDDER"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["False", "False", "False"]
