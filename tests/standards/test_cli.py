@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from agent_os.standards import HashEmbedder
 from agent_os_cli import app
 from agent_os_cli import standards as standards_cli
-from agent_os.standards import HashEmbedder
 
 runner = CliRunner()
 
@@ -111,14 +108,3 @@ def test_help_texts_describe_options():
         assert word in out.stdout
     out = runner.invoke(app, ["index", "--help"])
     assert "--rebuild" in out.stdout
-
-
-def test_importing_the_package_does_not_import_torch():
-    code = (
-        "import sys, agent_os.standards, agent_os_cli; "
-        "agent_os.standards.default_embedder(); "
-        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules, 'onnxruntime' in sys.modules)"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "AGENT_OS_EMBEDDER"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.split() == ["False", "False", "False"]

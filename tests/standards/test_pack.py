@@ -75,7 +75,7 @@ def test_a_pack_built_by_one_backend_is_not_used_by_another(tmp_path):
 
 
 def test_a_pack_file_made_by_another_embedder_is_refused(tmp_path, monkeypatch):
-    import agent_os.standards.pack as pack
+    from agent_os.standards import pack
 
     fake = tmp_path / "pack.npz"
     np.savez(fake, embedder=np.array(DEFAULT_NAME), hashes=np.array(["a"]),
