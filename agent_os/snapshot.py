@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import InputError
 from . import files
+from .errors import InputError
 from .evidence import MAX_ARTIFACT_BYTES
 from .files import blob_sha
 

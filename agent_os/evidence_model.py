@@ -1,0 +1,105 @@
+"""What a checkpoint evaluation produces and reads: failures as data, the result, the
+context (where the files are), and the one reader of artifact files."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import files
+
+MAX_ARTIFACT_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One reason a checkpoint refused: what was expected, what was found, how to fix it."""
+
+    field: str
+    rule: str
+    expected: str
+    found: str
+    fix: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of a checkpoint: `passed` only when there are no failures."""
+
+    failures: tuple[Failure, ...] = ()
+    verified: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        """One line per failure, for CLI messages and tool errors."""
+        if self.passed:
+            return "Checkpoint passed: " + "; ".join(self.verified)
+        lines = [f"Checkpoint refused with {len(self.failures)} failure(s):"]
+        for f in self.failures:
+            lines.append(f"- {f.field} [{f.rule}]: expected {f.expected}; found {f.found}. Fix: {f.fix}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Where the evidence's files live: `files` reads the project, `spec_dir` is the session's
+    spec directory relative to its root. `tasks_section` names the `## Phase N:` section of
+    the spec's tasks.md that an expanded execution phase is responsible for."""
+
+    files: files.FileSource
+    spec_dir: str
+    tasks_section: str | None = None
+
+
+@dataclass
+class Collector:
+    """Failures and verified facts gathered while checking one submission."""
+
+    failures: list[Failure] = field(default_factory=list)
+    verified: list[str] = field(default_factory=list)
+
+    def fail(self, field_name: str, rule: str, expected: str, found: str, fix: str) -> None:
+        self.failures.append(Failure(field_name, rule, expected, found, fix))
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """`value` as repr, cut to `limit` characters for failure messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def type_name(value: Any) -> str:
+    """The JSON name of `value`'s type, as the agent knows it."""
+    if value is None:
+        return "null"
+    # bool before int: True is an int to Python but not to JSON.
+    for kind, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "list"),
+                       (dict, "object")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def read_artifact(source: files.FileSource, path: str, label: str, out: Collector) -> str | None:
+    """The UTF-8 text at `path`, or None with the reason recorded under `label`."""
+    try:
+        if not source.is_file(path):
+            out.fail(label, "exists", "the file to exist", "no such file", f"Write {label} in the spec directory.")
+            return None
+        size = source.size(path)
+        if size > MAX_ARTIFACT_BYTES:
+            out.fail(label, "size", f"at most {MAX_ARTIFACT_BYTES} bytes", f"{size} bytes", "Split or trim the file.")
+            return None
+        return source.read_text(path)
+    except files.PathOutside as exc:
+        out.fail(label, "path", "a file inside the project", exc.message, "Keep the spec's files inside the project.")
+        return None
+    except UnicodeDecodeError:
+        out.fail(label, "encoding", "UTF-8 text", "bytes that are not UTF-8", "Save the file as UTF-8.")
+        return None
