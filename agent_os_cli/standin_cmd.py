@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -85,8 +86,11 @@ def standin_command(
         else:
             _print(info)
         stop = threading.Event()
+        # SIGTERM (docker stop, kill) ends as cleanly as Ctrl-C: the temporary folder goes.
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            stop.wait()
+            while not stop.wait(0.5):
+                pass
         except KeyboardInterrupt:
             pass
     finally:

@@ -16,22 +16,44 @@ example payloads (standin/payloads).
         gh.submit_review("octo/app", pr.number, "rev", "approved")
         gh.check_runs("octo/app", pr.head_sha)["Agent OS"].conclusion
 
+Git: every repository is a real bare git repository under `data_dir` (default: a temporary
+folder). Clone and push over smart HTTP with plain git, no credentials:
+    git clone {gh.url}/octo/app.git      (gh.clone_url("octo/app"); gh.git_dir(...) on disk)
+    git push origin feature              -> open PRs on `feature` move their head and get
+                                            pull_request.synchronize before the push returns
+  open_pull_request(head_ref=B) with files=None takes a pushed branch B as it is.
+
 REST (auth as GitHub: JWT for /app*, installation token for /repos/*):
   GET  /app                                   POST /app/installations/{id}/access_tokens
+  GET  /app/hook/deliveries (per_page, cursor, status; Link rel="next"),
+       /app/hook/deliveries/{id}; POST /app/hook/deliveries/{id}/attempts (redeliver)
   GET  /repos/{o}/{r}/installation            POST/PATCH/GET check-runs, GET commits/{ref}/check-runs
   POST/GET /repos/{o}/{r}/issues/{n}/comments PATCH /repos/{o}/{r}/issues/comments/{id}
-  GET  collaborators/{user}/permission, contents/{path}?ref=, pulls/{n}, pulls/{n}/files,
-       pulls/{n}/reviews   (lists paginate with per_page/page and a Link header)
+  GET  /repos/{o}/{r}, collaborators/{user}/permission, contents/{path}?ref=,
+       git/trees/{sha}?recursive=1, git/blobs/{sha}, commits/{ref}, compare/{base}...{head},
+       branches, pulls (state/head/base), pulls/{n}, pulls/{n}/files, pulls/{n}/reviews
+       (lists paginate with per_page/page and a Link header); POST pulls (from a pushed branch)
+
+Sign in with GitHub (the App's OAuth user flow): GET /login/oauth/authorize?client_id=
+  gh.client_id&redirect_uri=&state=[&login=] approves at once as gh.sign_in_as(login) (default
+  the App's owner; a `login` hint wins) and redirects with code+state; POST
+  /login/oauth/access_token (client_id, gh.client_secret, code | grant_type=refresh_token; JSON
+  with Accept: application/json, else form) -> ghu_ token. With it: GET /user,
+  /user/installations, /user/installations/{id}/repositories, /repos/{o}/{r} (permissions) and
+  the repository routes, for repositories the user can read (owner, collaborator with a role,
+  or public); others answer 404.
 
 GitHubStandIn(*, app_id=None, public_key_pem=None, app_slug="agent-os", app_name="Agent OS",
               app_owner="agent-os-dev", installation_id=1, webhook_url=None,
               webhook_secret="stand-in-secret", webhook_client=None,
-              token_lifetime=timedelta(hours=1), hook_id=424242, host="127.0.0.1", port=0)
+              token_lifetime=timedelta(hours=1), hook_id=424242, host="127.0.0.1", port=0,
+              data_dir=None)
   With no key given it makes one: `gh.private_key_pem`, `gh.app.id`.
   start()/stop() or `with`; .url; .app (id, slug, bot_login); .installation_id; .bot_login;
   .token_lifetime (mutable); .state (StandInState, lock-guarded records).
 Repos:   create_repo(full_name, *, files, branches, default_branch, collaborators, private,
-         installation_id) -> Repo; set_files(repo, {path: text|None}, branch=None) -> sha;
+         installation_id) -> Repo; set_files(repo, {path: text|bytes|None}, branch=None,
+         message=None, author=None) -> sha (a git commit, no webhook); clone_url(repo);
          add_collaborator(repo, login, role="write")  (admin|maintain|write|triage|read|none)
          add_team(org, slug, members)  (GET /orgs/{org}/teams/{slug}/members)
 Scenario (each records, then sends the webhook unless send=False; see .last_delivery):
@@ -50,8 +72,10 @@ Scenario (each records, then sends the webhook unless send=False; see .last_deli
   ping() -> Delivery; install(sender=None) -> Delivery                (installation.created)
 Webhooks: set_webhook(url, secret=None, client=None) (client: any httpx.Client, e.g. a
   Starlette TestClient); build_delivery(event, payload) -> Delivery(id, event, body, headers,
-  response, attempts, payload); send(delivery) -> httpx.Response; redeliver(delivery_id);
-  deliveries; last_delivery. signature_256(body, secret) computes the header value.
+  response, attempts, payload); send(delivery) -> httpx.Response, or None when the server
+  could not be reached (recorded with status_code 0, never raised); redeliver(guid or attempt
+  id); deliveries; attempts (every POST: Attempt.item()/.detail() as GitHub lists them);
+  last_delivery. signature_256(body, secret) computes the header value.
 Inspect: check_runs(repo, head_sha) -> {name: latest CheckRun}; all_check_runs(repo=None);
   comments(repo, number); pull(repo, number); requests(method=None, path_pattern=None) ->
   [RequestRecord(method, path, query, status, body, injected, at)]; token_issuances;

@@ -90,7 +90,7 @@ class Auth:
             raise GitHubError(401, "'Expiration time' claim ('exp') is too far in the future")
 
     def require_installation(self, request: Request) -> Token:
-        """An unexpired installation token or 401."""
+        """An unexpired token (an installation's, or a user's from the OAuth flow) or 401."""
         state = self.gh.state
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
         if not credential:
@@ -109,10 +109,24 @@ class Auth:
         token = self.require_installation(request)
         with state.lock:
             repo = state.repos.get(f"{owner}/{repo_name}")
-            # An installation cannot see repositories outside it: GitHub answers 404.
-            if repo is None or repo.installation_id != token.installation_id:
+            # An installation cannot see repositories outside it, nor a user repositories they
+            # cannot read: GitHub answers 404 to both.
+            if repo is None:
+                raise GitHubError(404, "Not Found")
+            if token.login is not None:
+                if state.role(repo, token.login) == "none":
+                    raise GitHubError(404, "Not Found")
+            elif repo.installation_id != token.installation_id:
                 raise GitHubError(404, "Not Found")
             return repo
+
+    def require_user(self, request: Request) -> Token:
+        """A user's token from the OAuth flow; 401 without one, 403 for an installation's."""
+        token = self.require_installation(request)
+        if token.login is None:
+            raise GitHubError(403, "Resource not accessible by integration",
+                              docs=f"{DOCS}/users/users#get-the-authenticated-user")
+        return token
 
     @staticmethod
     async def json_body(request: Request) -> dict:

@@ -48,6 +48,11 @@ class AppIdentity:
     def bot_login(self) -> str:
         return f"{self.slug}[bot]"
 
+    @property
+    def client_id(self) -> str:
+        """The App's OAuth client id (what "Sign in with GitHub" sends)."""
+        return f"Iv1.{self.id:016x}"
+
 
 class Renderer(GitShapes, PullShapes):
     """Turns state records into GitHub JSON with URLs under the stand-in's base URL."""
@@ -84,12 +89,23 @@ class Renderer(GitShapes, PullShapes):
             "site_admin": False,
         }
 
+    def public_user(self, login: str) -> dict:
+        """GET /user: the signed-in user with the profile fields of `public-user`."""
+        data = self.user(login)
+        data.update(
+            name=login, company=None, blog="", location=None, email=None, hireable=None,
+            bio=None, public_repos=sum(1 for r in self.state.repos.values() if r.owner == login),
+            public_gists=0, followers=0, following=0,
+            created_at="2024-01-01T00:00:00Z", updated_at="2024-01-01T00:00:00Z",
+        )
+        return data
+
     def app_json(self) -> dict:
         stamp = "2024-01-01T00:00:00Z"
         return {
             "id": self.app.id,
             "slug": self.app.slug,
-            "client_id": f"Iv1.{self.app.id:016x}",
+            "client_id": self.app.client_id,
             "node_id": node_id("App", self.app.id),
             "owner": self.user(self.app.owner),
             "name": self.app.name,
@@ -114,7 +130,7 @@ class Renderer(GitShapes, PullShapes):
             "html_url": f"{self.web}/settings/installations/{installation_id}",
             "app_id": self.app.id,
             "app_slug": self.app.slug,
-            "client_id": f"Iv1.{self.app.id:016x}",
+            "client_id": self.app.client_id,
             "target_id": acct["id"],
             "target_type": acct["type"],
             "permissions": APP_PERMISSIONS,
@@ -250,20 +266,10 @@ class Renderer(GitShapes, PullShapes):
         }
 
     def collaborator_permission(self, repo: Repo, login: str) -> dict:
-        role = repo.collaborators.get(login)
-        if login == repo.owner:
-            role = "admin"
-        if role is None:
-            role = "none" if repo.private else "read"
+        role = self.state.role(repo, login)
         user = self.user(login)
         user["role_name"] = role
-        user["permissions"] = {
-            "admin": role == "admin",
-            "maintain": role in ("admin", "maintain"),
-            "push": role in ("admin", "maintain", "write"),
-            "triage": role in ("admin", "maintain", "write", "triage"),
-            "pull": role != "none",
-        }
+        user["permissions"] = self.state.permissions(repo, login)
         return {"permission": LEGACY_PERMISSION[role], "role_name": role, "user": user}
 
 

@@ -32,7 +32,10 @@ def register(app: FastAPI, gh: GitHubStandIn, auth: Auth) -> None:
     @app.get("/repos/{owner}/{repo}")
     async def get_repo(request: Request, owner: str, repo: str) -> JSONResponse:
         found = require_token(request, owner, repo)
-        return JSONResponse(gh.renderer.full_repo(found))
+        login = auth.require_installation(request).login
+        with gh.state.lock:
+            permissions = None if login is None else gh.state.permissions(found, login)
+            return JSONResponse(gh.renderer.full_repo(found, permissions))
 
     @app.get("/repos/{owner}/{repo}/contents/{path:path}")
     @app.get("/repos/{owner}/{repo}/contents")

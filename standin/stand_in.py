@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import socket
 import tempfile
 import threading
@@ -104,6 +105,10 @@ class GitHubStandIn(Scenarios, Deliveries):
         self.installations: dict[int, str] = {installation_id: app_owner}
         self.token_lifetime = token_lifetime
         self.hook_id = hook_id
+        # Sign in with GitHub: the App's OAuth secret and the user the browser is signed in as.
+        self.client_secret = secrets.token_hex(20)
+        self.oauth_user = app_owner
+        self.oauth_callback_url: str | None = None
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.webhook_client = webhook_client
@@ -166,6 +171,16 @@ class GitHubStandIn(Scenarios, Deliveries):
         if self._renderer is None:
             raise RuntimeError("start the stand-in first (its URLs depend on its port)")
         return self._renderer
+
+    @property
+    def client_id(self) -> str:
+        """The App's OAuth client id; `client_secret` is its secret."""
+        return self.app.client_id
+
+    def sign_in_as(self, login: str) -> None:
+        """The user `GET /login/oauth/authorize` approves as from now on."""
+        self.state.user(login)
+        self.oauth_user = login
 
     @property
     def bot_login(self) -> str:

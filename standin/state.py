@@ -237,6 +237,27 @@ class StandInState:
                 self.check_suites[key] = self.next_id()
             return self.check_suites[key]
 
+    def role(self, repo: Repo, login: str) -> str:
+        """The user's role on a repository: admin for the owner, a collaborator's role, else
+        read on a public repository and none on a private one."""
+        if login == repo.owner:
+            return "admin"
+        role = repo.collaborators.get(login)
+        if role is None:
+            role = "none" if repo.private else "read"
+        return role
+
+    def permissions(self, repo: Repo, login: str) -> dict[str, bool]:
+        """The `permissions` object GitHub shows a user for a repository."""
+        role = self.role(repo, login)
+        return {
+            "admin": role == "admin",
+            "maintain": role in ("admin", "maintain"),
+            "push": role in ("admin", "maintain", "write"),
+            "triage": role in ("admin", "maintain", "write", "triage"),
+            "pull": role != "none",
+        }
+
     def author_association(self, repo: Repo, login: str) -> str:
         """OWNER, COLLABORATOR or NONE, as GitHub labels a user's comments and reviews."""
         if login == repo.owner:
