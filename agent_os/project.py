@@ -13,6 +13,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .db import is_url
 from .errors import InputError
 from .resources import shipped_standards_dir, shipped_workflows_dir
 
@@ -76,7 +77,7 @@ class Project:
 
     root: Path
     config: ProjectConfig = field(default_factory=ProjectConfig)
-    db_override: Path | None = None
+    db_override: Path | str | None = None  # a path, or a postgresql:// URL
     index_override: Path | None = None
     standards_override: list[Path] | None = None
 
@@ -107,7 +108,7 @@ class Project:
         return cls(
             root=base,
             config=config,
-            db_override=Path(db) if db else None,
+            db_override=(str(db) if is_url(str(db)) else Path(db)) if db else None,
             index_override=Path(index) if index else None,
             standards_override=[Path(s) for s in standards] if standards else None,
         )
@@ -126,8 +127,11 @@ class Project:
         return self.agent_os_dir / "workflows"
 
     @property
-    def db_path(self) -> Path:
-        return self.db_override or self.root / self.config.database
+    def db_path(self) -> Path | str:
+        """The session database: a SQLite file, or a `postgresql://` URL (team replicas)."""
+        if self.db_override:
+            return self.db_override
+        return self.config.database if is_url(self.config.database) else self.root / self.config.database
 
     @property
     def index_path(self) -> Path:

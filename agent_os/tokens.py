@@ -23,6 +23,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@:-]{0,63}$")
 _ID = re.compile(r"^tok_[0-9a-f]{8,32}$")
 
 MIGRATIONS = [
+    # 1 (a fresh database is created from schema.mcp_tokens; this is its first shape)
     """
     CREATE TABLE mcp_tokens (
         id TEXT PRIMARY KEY,
@@ -88,8 +89,11 @@ class TokenStore:
     """Create, list, revoke and verify bearer tokens in one database."""
 
     def __init__(self, db: Database) -> None:
+        from .schema import mcp_tokens
+
         self.db = db
-        db.migrate("tokens", MIGRATIONS)
+        self.t = mcp_tokens
+        db.migrate("tokens", MIGRATIONS, [mcp_tokens])
 
     @classmethod
     def open(cls, db_path: str | Path) -> TokenStore:
@@ -108,22 +112,20 @@ class TokenStore:
         secret = PREFIX + secrets.token_urlsafe(32)
         token_id = "tok_" + secrets.token_hex(6)
         at = _now().isoformat()
-        self.db.execute(
-            "INSERT INTO mcp_tokens (id, name, secret_sha256, hint, created_at) VALUES (?, ?, ?, ?, ?)",
-            (token_id, name.strip(), _hash(secret), secret[: len(PREFIX) + 4], at),
-        )
+        self.db.execute(self.t.insert().values(id=token_id, name=name.strip(), secret_sha256=_hash(secret),
+                                               hint=secret[: len(PREFIX) + 4], created_at=at))
         return self.get(token_id), secret
 
     def get(self, token_id: str) -> TokenInfo:
         """A token by id."""
-        row = self.db.query_one("SELECT * FROM mcp_tokens WHERE id = ?", (token_id,))
+        row = self.db.query_one(self.t.select().where(self.t.c.id == token_id))
         if row is None:
             raise NotFoundError(f"No token {token_id!r}.", hint="`agent-os token list` shows the tokens.")
         return _info(row)
 
     def list(self, *, include_revoked: bool = True) -> list[TokenInfo]:
         """Every token, oldest first."""
-        rows = self.db.query("SELECT * FROM mcp_tokens ORDER BY created_at, id")
+        rows = self.db.query(self.t.select().order_by(self.t.c.created_at, self.t.c.id))
         infos = [_info(r) for r in rows]
         return infos if include_revoked else [t for t in infos if t.active]
 
@@ -142,8 +144,8 @@ class TokenStore:
             return []
         at = _now().isoformat()
         with self.db.transaction() as conn:
-            for t in active:
-                conn.execute("UPDATE mcp_tokens SET revoked_at = ? WHERE id = ?", (at, t.id))
+            conn.execute(self.t.update().where(self.t.c.id.in_([t.id for t in active]),
+                                               self.t.c.revoked_at.is_(None)).values(revoked_at=at))
         return [self.get(t.id) for t in active]
 
     def verify(self, secret: str) -> TokenInfo | None:
@@ -151,10 +153,9 @@ class TokenStore:
         if not isinstance(secret, str) or not secret.startswith(PREFIX) or len(secret) > 200:
             return None
         # Looking up by hash means the comparison never touches the secret itself.
-        row = self.db.query_one(
-            "SELECT * FROM mcp_tokens WHERE secret_sha256 = ? AND revoked_at IS NULL", (_hash(secret),)
-        )
+        row = self.db.query_one(self.t.select().where(self.t.c.secret_sha256 == _hash(secret),
+                                                      self.t.c.revoked_at.is_(None)))
         if row is None:
             return None
-        self.db.execute("UPDATE mcp_tokens SET last_used_at = ? WHERE id = ?", (_now().isoformat(), row["id"]))
+        self.db.execute(self.t.update().where(self.t.c.id == row["id"]).values(last_used_at=_now().isoformat()))
         return _info(row)

@@ -45,7 +45,7 @@ class Bot:
     def build(cls, settings: Settings, engine: Engine, metrics: Metrics | None = None) -> Bot:
         """Wire the bot; nothing runs until `start()`."""
         metrics = metrics or Metrics()
-        store = BotStore(engine.db)
+        store = BotStore(engine.db, lease=settings.lease_seconds)
         github = GitHubApp(settings)
         outbox = Outbox(store, engine, github, settings,
                         on_sent=lambda kind, ok: metrics.outbox_sent.labels(kind, "ok" if ok else "failed").inc())

@@ -86,9 +86,8 @@ class Outbox:
             # Still rate limited: writes queued since the limit wait for its end too.
             self.store.postpone_all(self.paused_until)
             return 0
-        items = self.store.due_items(limit)
+        items = self.store.claim_items(limit)  # leased to this replica; counted as an attempt
         for item in items:
-            self.store.start_attempt(item.id)
             try:
                 self._send(item)
             except GitHubCallError as exc:

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr = Field(
         default=SecretStr(""), description="The webhook secret (AGENT_OS_WEBHOOK_SECRET)."
     )
+    lease_seconds: float = Field(default=30.0, description="How long a replica's claim on a delivery or "
+                                 "outbox item lasts without renewal (AGENT_OS_LEASE_SECONDS).")
     github_url: str = Field(default="https://api.github.com", description="REST API base URL.")
     public_url: str = Field(default="", description="Where people reach this server (details links).")
     project: Path = Field(default=Path("."), description="The project directory (AGENT_OS_PROJECT).")

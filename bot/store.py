@@ -1,74 +1,36 @@
-"""The bot's own tables in the shared session database.
+"""The bot's own tables in the shared session database (SQLite or PostgreSQL).
 
 Deliveries (what GitHub sent, and whether processing succeeded), the outbox (every write
 to GitHub, retried until it lands), the check runs made (so a restart updates rather than
 duplicates), installations by repository, and the status comment of each PR. Migrated
-as component "bot" with numbered steps, beside the engine's tables.
+as component "bot" beside the engine's tables (bot/tables.py defines them).
+
+Several replicas may share the database. Deliveries and outbox items are *claimed* with a
+lease: `FOR UPDATE SKIP LOCKED` on PostgreSQL (the write lock on SQLite) picks rows nobody
+holds, and the claimer's id and lease end are written on them. A replica that dies loses
+its leases when they expire and another takes the work over. A pull request's deliveries
+are claimed one at a time, oldest first; its outbox items, by one sender at a time.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sqlalchemy import and_, case, func, or_, select
+
+from agent_os import dialects
 from agent_os.db import Database
 
-MIGRATIONS = [
-    """
-    CREATE TABLE bot_deliveries (
-        delivery_id TEXT PRIMARY KEY,
-        event TEXT NOT NULL,
-        action TEXT,
-        payload TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'received',
-        attempts INTEGER NOT NULL DEFAULT 0,
-        error TEXT,
-        next_attempt_at REAL NOT NULL DEFAULT 0,
-        received_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    CREATE INDEX bot_deliveries_todo ON bot_deliveries (status, next_attempt_at);
-    CREATE TABLE bot_outbox (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        kind TEXT NOT NULL,
-        idem_key TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'pending',
-        version INTEGER NOT NULL DEFAULT 1,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at REAL NOT NULL DEFAULT 0,
-        last_error TEXT,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    CREATE UNIQUE INDEX bot_outbox_one_pending ON bot_outbox (idem_key) WHERE status = 'pending';
-    CREATE INDEX bot_outbox_todo ON bot_outbox (status, next_attempt_at);
-    CREATE TABLE bot_check_runs (
-        repository TEXT NOT NULL COLLATE NOCASE,
-        head_sha TEXT NOT NULL,
-        name TEXT NOT NULL,
-        check_run_id INTEGER NOT NULL,
-        session_ids TEXT NOT NULL DEFAULT '[]',
-        status TEXT NOT NULL,
-        body_hash TEXT,
-        updated_at REAL NOT NULL,
-        PRIMARY KEY (repository, head_sha, name)
-    );
-    CREATE INDEX bot_check_runs_by_id ON bot_check_runs (check_run_id);
-    CREATE TABLE bot_installations (
-        repository TEXT PRIMARY KEY COLLATE NOCASE,
-        installation_id INTEGER NOT NULL
-    );
-    CREATE TABLE bot_status_comments (
-        repository TEXT NOT NULL COLLATE NOCASE,
-        number INTEGER NOT NULL,
-        comment_id INTEGER NOT NULL,
-        PRIMARY KEY (repository, number)
-    )
-    """,
-]
+from .tables import MIGRATIONS, TABLES, check_runs, deliveries, installations, outbox, status_comments
+
+WORK_CHANNEL = "agent_os_bot_work"
+"""NOTIFY channel: a delivery or outbox item is waiting (replicas LISTEN on it)."""
 
 DeliveryStatus = Literal["received", "done", "failed"]
 
@@ -108,172 +70,282 @@ class CheckRunRecord:
     body_hash: str | None
 
 
-class BotStore:
-    """Narrow access to the bot's tables; every method is one statement or one transaction."""
+def pr_key_of(payload: dict[str, Any]) -> str | None:
+    """"owner/repo#number" of the pull request a webhook concerns, or None (installation, ping)."""
+    repo = (payload.get("repository") or {}).get("full_name")
+    if not isinstance(repo, str):
+        return None
+    number = (payload.get("pull_request") or {}).get("number") or (payload.get("issue") or {}).get("number")
+    if number is None:
+        prs = (payload.get("check_run") or {}).get("pull_requests") or []
+        number = prs[0].get("number") if prs and isinstance(prs[0], dict) else None
+    return f"{repo.lower()}#{number}" if isinstance(number, int) else None
 
-    def __init__(self, db: Database) -> None:
+
+def same_repo(column: Any, repository: str) -> Any:
+    """`column` names `repository`, ignoring case (as GitHub does)."""
+    return func.lower(column) == repository.lower()
+
+
+class BotStore:
+    """Narrow access to the bot's tables; every method is one statement or one transaction.
+
+    `owner` names this replica on the leases it takes; `lease` is how long (seconds) a
+    claim holds without renewal (`renew_leases`, which the worker calls while it works).
+    """
+
+    def __init__(self, db: Database, *, lease: float = 30.0) -> None:
         self.db = db
-        db.migrate("bot", MIGRATIONS)
+        self.lease = lease
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        db.migrate("bot", MIGRATIONS, TABLES)
 
     # deliveries ----------------------------------------------------------------------------
 
     def record_delivery(self, delivery_id: str, event: str, action: str | None,
                         payload: dict[str, Any]) -> Literal["new", "duplicate", "queued", "retry"]:
-        """Store a delivery. "duplicate": already done; "queued": waiting or running;
+        """Store a delivery once. "duplicate": already done; "queued": waiting or running;
         "retry": it had failed and will run again (GitHub's redelivery)."""
-        at = time.time()
-        with self.db.transaction():
-            row = self.db.query_one("SELECT status FROM bot_deliveries WHERE delivery_id = ?", (delivery_id,))
-            if row is None:
-                self.db.execute(
-                    "INSERT INTO bot_deliveries (delivery_id, event, action, payload, received_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?)",
-                    (delivery_id, event, action, json.dumps(payload), at, at),
-                )
+        t, at = deliveries, time.time()
+        with self.db.transaction() as conn:
+            inserted = conn.execute(dialects.insert(conn, t).values(
+                delivery_id=delivery_id, event=event, action=action, payload=json.dumps(payload),
+                received_at=at, updated_at=at, pr_key=pr_key_of(payload),
+            ).on_conflict_do_nothing(index_elements=["delivery_id"]).returning(t.c.delivery_id))
+            if inserted.fetchone() is not None:
+                self.db.notify(WORK_CHANNEL)
                 return "new"
+            (row,) = dialects.lock_rows(conn, select(t.c.status).where(t.c.delivery_id == delivery_id))
             if row["status"] == "done":
                 return "duplicate"
             if row["status"] == "received":
                 return "queued"
-            self.db.execute(
-                "UPDATE bot_deliveries SET status = 'received', attempts = 0, next_attempt_at = 0,"
-                " updated_at = ? WHERE delivery_id = ?", (at, delivery_id))
+            conn.execute(t.update().where(t.c.delivery_id == delivery_id).values(
+                status="received", attempts=0, next_attempt_at=0, lease_owner=None, lease_until=0, updated_at=at))
+            self.db.notify(WORK_CHANNEL)
             return "retry"
 
+    def _claimable_deliveries(self, now: float) -> Any:
+        t, e = deliveries, deliveries.alias("earlier")
+        # A PR's deliveries go one at a time, oldest first: one waits while an older one of
+        # the same PR is unfinished (queued, retrying, or held by a replica).
+        earlier = select(e.c.delivery_id).where(
+            e.c.pr_key == t.c.pr_key, e.c.status == "received",
+            or_(e.c.received_at < t.c.received_at,
+                and_(e.c.received_at == t.c.received_at, e.c.delivery_id < t.c.delivery_id))).exists()
+        return (select(t).where(t.c.status == "received", t.c.next_attempt_at <= now, t.c.lease_until < now,
+                                ~earlier).order_by(t.c.received_at, t.c.delivery_id))
+
+    def claim_delivery(self) -> Delivery | None:
+        """Take the oldest delivery due, leased to this replica until done, or None."""
+        t, now = deliveries, time.time()
+        with self.db.transaction() as conn:
+            row = conn.execute(dialects.claimable(conn, self._claimable_deliveries(now).limit(1))).fetchone()
+            if row is None:
+                return None
+            conn.execute(t.update().where(t.c.delivery_id == row["delivery_id"]).values(
+                lease_owner=self.owner, lease_until=now + self.lease))
+            return _delivery(row)
+
     def next_delivery(self) -> Delivery | None:
-        """The oldest delivery due for processing."""
-        row = self.db.query_one(
-            "SELECT * FROM bot_deliveries WHERE status = 'received' AND next_attempt_at <= ?"
-            " ORDER BY received_at, rowid LIMIT 1", (time.time(),))
+        """The delivery a claim would take now (without taking it)."""
+        row = self.db.query_one(self._claimable_deliveries(time.time()).limit(1))
         return _delivery(row) if row else None
 
     def delivery(self, delivery_id: str) -> Delivery | None:
-        row = self.db.query_one("SELECT * FROM bot_deliveries WHERE delivery_id = ?", (delivery_id,))
+        row = self.db.query_one(deliveries.select().where(deliveries.c.delivery_id == delivery_id))
         return _delivery(row) if row else None
 
     def deliveries(self) -> list[Delivery]:
-        return [_delivery(r) for r in self.db.query("SELECT * FROM bot_deliveries ORDER BY received_at, rowid")]
+        t = deliveries
+        return [_delivery(r) for r in self.db.query(t.select().order_by(t.c.received_at, t.c.delivery_id))]
 
     def finish_delivery(self, delivery_id: str, status: DeliveryStatus, error: str | None = None,
-                        retry_at: float | None = None) -> None:
-        """Mark a delivery done or failed, or (retry_at given) due again later."""
-        self.db.execute(
-            "UPDATE bot_deliveries SET status = ?, error = ?, attempts = attempts + 1,"
-            " next_attempt_at = ?, updated_at = ? WHERE delivery_id = ?",
-            (status, error, retry_at or 0, time.time(), delivery_id))
+                        retry_at: float | None = None) -> bool:
+        """Mark a delivery done or failed, or (retry_at given) due again later, releasing
+        this replica's lease. False if the lease was lost (another replica took it over)."""
+        t = deliveries
+        done = self.db.execute(t.update().where(
+            t.c.delivery_id == delivery_id, or_(t.c.lease_owner == self.owner, t.c.lease_owner.is_(None))
+        ).values(status=status, error=error, attempts=t.c.attempts + 1, next_attempt_at=retry_at or 0,
+                 lease_owner=None, lease_until=0, updated_at=time.time()))
+        return done.rowcount == 1
 
     def resume_failed_deliveries(self, max_attempts: int) -> int:
         """At start-up: failed deliveries with attempts left are due again."""
-        cur = self.db.execute(
-            "UPDATE bot_deliveries SET status = 'received', next_attempt_at = 0"
-            " WHERE status = 'failed' AND attempts < ?", (max_attempts,))
-        return cur.rowcount
+        t = deliveries
+        return self.db.execute(t.update().where(t.c.status == "failed", t.c.attempts < max_attempts)
+                               .values(status="received", next_attempt_at=0)).rowcount
+
+    def renew_leases(self) -> int:
+        """Extend every lease this replica holds (it is still working); returns how many."""
+        until, renewed = time.time() + self.lease, 0
+        with self.db.transaction() as conn:
+            for t, open_status in ((deliveries, "received"), (outbox, "pending")):
+                renewed += conn.execute(t.update().where(t.c.lease_owner == self.owner, t.c.status == open_status)
+                                        .values(lease_until=until)).rowcount
+        return renewed
 
     # outbox --------------------------------------------------------------------------------
 
     def enqueue(self, kind: str, idem_key: str, payload: dict[str, Any], *, once: bool = False) -> bool:
         """Queue a write. A pending item with the same key takes the new payload (the latest
         desired state wins) and is sent again if it was being sent; with `once`, a key ever
-        queued before is not queued again."""
-        at = time.time()
+        queued before is not queued again. Inside the caller's transaction if there is one,
+        so a state change and the writes it needs commit together."""
+        t, at = outbox, time.time()
         body = json.dumps(payload, sort_keys=True)
-        with self.db.transaction():
-            if once and self.db.query_one("SELECT 1 FROM bot_outbox WHERE idem_key = ?", (idem_key,)):
+        pr = f"{str(payload['repository']).lower()}#{payload['number']}" if "number" in payload else None
+        with self.db.transaction() as conn:
+            if once and conn.execute(select(t.c.id).where(t.c.idem_key == idem_key).limit(1)).fetchone():
                 return False
-            # Bumping the version even for an equal payload matters: a sync computes what to
-            # send when it runs, so a change during a send must trigger one more send.
-            cur = self.db.execute(
-                "UPDATE bot_outbox SET payload = ?, version = version + 1, updated_at = ?"
-                " WHERE idem_key = ? AND status = 'pending'", (body, at, idem_key))
-            if cur.rowcount:
-                return True
-            self.db.execute(
-                "INSERT INTO bot_outbox (kind, idem_key, payload, created_at, updated_at) VALUES (?,?,?,?,?)",
-                (kind, idem_key, body, at, at))
+            insert = dialects.insert(conn, t).values(kind=kind, idem_key=idem_key, payload=body, created_at=at,
+                                                     updated_at=at, pr_key=pr)
+            if once:
+                insert = insert.on_conflict_do_nothing(index_elements=["idem_key"],
+                                                       index_where=t.c.status == "pending")
+            else:
+                # Bumping the version even for an equal payload matters: a sync computes what to
+                # send when it runs, so a change during a send must trigger one more send.
+                insert = insert.on_conflict_do_update(
+                    index_elements=["idem_key"], index_where=t.c.status == "pending",
+                    set_={"payload": body, "version": t.c.version + 1, "updated_at": at})
+            conn.execute(insert)
+            self.db.notify(WORK_CHANNEL)
             return True
 
+    def claim_items(self, limit: int = 20) -> list[OutboxItem]:
+        """Take up to `limit` due items, at most one per pull request, and none of a PR that
+        another sender holds; leased to this replica. Returned as they were before the claim
+        (`attempts` counts earlier attempts); the claim counts this one, so a crash mid-send
+        is known on restart."""
+        t, o, now = outbox, outbox.alias("other"), time.time()
+        busy = select(o.c.id).where(o.c.pr_key == t.c.pr_key, o.c.id != t.c.id, o.c.status == "pending",
+                                    o.c.lease_until >= now).exists()
+        due = (select(t).where(t.c.status == "pending", t.c.next_attempt_at <= now, t.c.lease_until < now, ~busy)
+               .order_by(t.c.id).limit(limit * 4))
+        with self.db.transaction() as conn:
+            chosen: dict[Any, Any] = {}
+            for row in conn.execute(dialects.claimable(conn, due)).fetchall():
+                key = row["pr_key"] if row["pr_key"] is not None else ("item", row["id"])
+                chosen.setdefault(key, row)
+            picked = []
+            for key in sorted(chosen, key=str)[:limit]:
+                row = chosen[key]
+                if isinstance(key, str):
+                    # Two replicas may pick different items of one PR at the same instant:
+                    # the second to get here sees the first's lease and lets it be.
+                    dialects.serialize(conn, key)
+                    taken = conn.execute(select(o.c.id).where(
+                        o.c.pr_key == key, o.c.id != row["id"], o.c.status == "pending",
+                        o.c.lease_until >= now).limit(1)).fetchone()
+                    if taken:
+                        continue
+                conn.execute(t.update().where(t.c.id == row["id"]).values(
+                    lease_owner=self.owner, lease_until=now + self.lease, attempts=t.c.attempts + 1,
+                    updated_at=now))
+                picked.append(_item(row))
+        return sorted(picked, key=lambda i: i.id)
+
     def due_items(self, limit: int = 50) -> list[OutboxItem]:
-        rows = self.db.query(
-            "SELECT * FROM bot_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (time.time(), limit))
+        """Pending items due now, held or not (what is left to do)."""
+        t = outbox
+        rows = self.db.query(select(t).where(t.c.status == "pending", t.c.next_attempt_at <= time.time())
+                             .order_by(t.c.id).limit(limit))
         return [_item(r) for r in rows]
 
     def outbox(self, status: str | None = None) -> list[OutboxItem]:
-        sql = "SELECT * FROM bot_outbox" + (" WHERE status = ?" if status else "") + " ORDER BY id"
-        return [_item(r) for r in self.db.query(sql, (status,) if status else ())]
+        stmt = select(outbox).order_by(outbox.c.id)
+        if status:
+            stmt = stmt.where(outbox.c.status == status)
+        return [_item(r) for r in self.db.query(stmt)]
+
+    def pending_count(self) -> int:
+        """Items still to send, across every replica."""
+        t = outbox
+        return int(self.db.query_one(select(func.count().label("n")).where(t.c.status == "pending"))["n"])
 
     def next_outbox_time(self) -> float | None:
-        row = self.db.query_one("SELECT min(next_attempt_at) AS t FROM bot_outbox WHERE status = 'pending'")
+        """When the next pending item is due (or its holder's lease ends)."""
+        t = outbox
+        when = case((t.c.lease_until > t.c.next_attempt_at, t.c.lease_until), else_=t.c.next_attempt_at)
+        row = self.db.query_one(select(func.min(when).label("t")).where(t.c.status == "pending"))
         return row["t"] if row and row["t"] is not None else None
-
-    def start_attempt(self, item_id: int) -> None:
-        """Count an attempt before sending, so a crash mid-send is known on restart."""
-        self.db.execute("UPDATE bot_outbox SET attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                        (time.time(), item_id))
 
     def item_sent(self, item: OutboxItem) -> None:
         """Done, unless a newer payload arrived while it was being sent (then send that)."""
-        self.db.execute(
-            "UPDATE bot_outbox SET status = 'done', last_error = NULL, updated_at = ?"
-            " WHERE id = ? AND version = ?", (time.time(), item.id, item.version))
+        t = outbox
+        self.db.execute(t.update().where(t.c.id == item.id).values(
+            status=case((t.c.version == item.version, "done"), else_=t.c.status),
+            last_error=None, lease_owner=None, lease_until=0, updated_at=time.time()))
 
     def item_failed(self, item: OutboxItem, error: str, retry_at: float | None) -> None:
         """Due again at `retry_at`, or failed for good (None)."""
-        if retry_at is None:
-            self.db.execute("UPDATE bot_outbox SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
-                            (error, time.time(), item.id))
-        else:
-            self.db.execute("UPDATE bot_outbox SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                            (retry_at, error, time.time(), item.id))
+        t = outbox
+        values: dict[str, Any] = {"last_error": error, "lease_owner": None, "lease_until": 0,
+                                  "updated_at": time.time()}
+        values.update({"status": "failed"} if retry_at is None else {"next_attempt_at": retry_at})
+        self.db.execute(t.update().where(t.c.id == item.id).values(**values))
 
     def postpone_all(self, until: float) -> None:
         """A rate limit covers the whole installation: nothing is sent before `until`."""
-        self.db.execute("UPDATE bot_outbox SET next_attempt_at = max(next_attempt_at, ?) WHERE status = 'pending'",
-                        (until,))
+        t = outbox
+        self.db.execute(t.update().where(t.c.status == "pending", t.c.next_attempt_at < until)
+                        .values(next_attempt_at=until))
 
     # check runs ----------------------------------------------------------------------------
 
     def check_run(self, repository: str, head_sha: str, name: str) -> CheckRunRecord | None:
-        row = self.db.query_one("SELECT * FROM bot_check_runs WHERE repository = ? AND head_sha = ? AND name = ?",
-                                (repository, head_sha, name))
+        t = check_runs
+        row = self.db.query_one(t.select().where(same_repo(t.c.repository, repository), t.c.head_sha == head_sha,
+                                                 t.c.name == name))
         return _check(row) if row else None
 
     def forget_check_digests(self, repository: str, head_sha: str) -> None:
         """Make the next sync re-send every check run on this commit (a re-check)."""
-        self.db.execute("UPDATE bot_check_runs SET body_hash = NULL WHERE repository = ? AND head_sha = ?",
-                        (repository, head_sha))
+        t = check_runs
+        self.db.execute(t.update().where(same_repo(t.c.repository, repository), t.c.head_sha == head_sha)
+                        .values(body_hash=None))
 
     def check_run_by_id(self, check_run_id: int) -> CheckRunRecord | None:
-        row = self.db.query_one("SELECT * FROM bot_check_runs WHERE check_run_id = ?", (check_run_id,))
+        row = self.db.query_one(check_runs.select().where(check_runs.c.check_run_id == check_run_id))
         return _check(row) if row else None
 
     def save_check_run(self, rec: CheckRunRecord) -> None:
-        self.db.execute(
-            "INSERT INTO bot_check_runs (repository, head_sha, name, check_run_id, session_ids, status, body_hash,"
-            " updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (repository, head_sha, name) DO UPDATE SET"
-            " check_run_id = excluded.check_run_id, session_ids = excluded.session_ids, status = excluded.status,"
-            " body_hash = excluded.body_hash, updated_at = excluded.updated_at",
-            (rec.repository, rec.head_sha, rec.name, rec.check_run_id, json.dumps(rec.session_ids), rec.status,
-             rec.body_hash, time.time()))
+        t = check_runs
+        with self.db.transaction() as conn:
+            values = {"check_run_id": rec.check_run_id, "session_ids": json.dumps(rec.session_ids),
+                      "status": rec.status, "body_hash": rec.body_hash, "updated_at": time.time()}
+            conn.execute(dialects.insert(conn, t).values(repository=rec.repository, head_sha=rec.head_sha,
+                                                         name=rec.name, **values)
+                         .on_conflict_do_update(index_elements=["repository", "head_sha", "name"], set_=values))
 
     # installations and status comments ---------------------------------------------------------
 
     def remember_installation(self, repository: str, installation_id: int) -> None:
-        self.db.execute("INSERT INTO bot_installations VALUES (?, ?) ON CONFLICT (repository) DO UPDATE SET"
-                        " installation_id = excluded.installation_id", (repository, installation_id))
+        t = installations
+        with self.db.transaction() as conn:
+            conn.execute(dialects.insert(conn, t).values(repository=repository, installation_id=installation_id)
+                         .on_conflict_do_update(index_elements=["repository"],
+                                                set_={"installation_id": installation_id}))
 
     def installation_for(self, repository: str) -> int | None:
-        row = self.db.query_one("SELECT installation_id FROM bot_installations WHERE repository = ?", (repository,))
+        t = installations
+        row = self.db.query_one(select(t.c.installation_id).where(same_repo(t.c.repository, repository)))
         return int(row["installation_id"]) if row else None
 
     def status_comment(self, repository: str, number: int) -> int | None:
-        row = self.db.query_one("SELECT comment_id FROM bot_status_comments WHERE repository = ? AND number = ?",
-                                (repository, number))
+        t = status_comments
+        row = self.db.query_one(select(t.c.comment_id).where(same_repo(t.c.repository, repository),
+                                                             t.c.number == number))
         return int(row["comment_id"]) if row else None
 
     def save_status_comment(self, repository: str, number: int, comment_id: int) -> None:
-        self.db.execute("INSERT INTO bot_status_comments VALUES (?,?,?) ON CONFLICT (repository, number)"
-                        " DO UPDATE SET comment_id = excluded.comment_id", (repository, number, comment_id))
+        t = status_comments
+        with self.db.transaction() as conn:
+            conn.execute(dialects.insert(conn, t).values(repository=repository, number=number, comment_id=comment_id)
+                         .on_conflict_do_update(index_elements=["repository", "number"],
+                                                set_={"comment_id": comment_id}))
 
 
 def _delivery(row: Any) -> Delivery:

@@ -1,8 +1,11 @@
 """The background worker: processes recorded deliveries, then sends due outbox items.
 
-One thread, so events of one PR are handled in the order GitHub sent them. It sleeps until
-woken (a new delivery, an engine change) or until the next retry is due. Stopping lets the
-item in hand finish; anything not yet done stays in the store for the next start.
+Work is claimed from the store with a lease, so several replicas can share one database:
+a PR's deliveries are handled one at a time in the order GitHub sent them, whichever
+replica takes them. The worker sleeps until woken (a new delivery, an engine change, a
+PostgreSQL NOTIFY from another replica) or until the next retry is due; while it works a
+heartbeat renews its leases. Stopping lets the item in hand finish; anything not done
+stays in the store for the next start, or for another replica once the lease runs out.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pass_lock = threading.Lock()
+        self._helpers: list[threading.Thread] = []
         self.idle = threading.Event()
 
     def start(self) -> None:
@@ -43,6 +47,23 @@ class Worker:
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="agent-os-bot-worker", daemon=True)
         self._thread.start()
+        self._helpers = [threading.Thread(target=self._heartbeat, name="agent-os-bot-leases", daemon=True)]
+        if self.store.db.is_postgres:  # other replicas' deliveries and changes wake us at once
+            from .store import WORK_CHANNEL
+
+            self._helpers.append(threading.Thread(
+                target=self.store.db.listen, args=(WORK_CHANNEL, self.wake, self._stop),
+                name="agent-os-bot-listen", daemon=True))
+        for helper in self._helpers:
+            helper.start()
+
+    def _heartbeat(self) -> None:
+        # Renew well before the lease runs out, so only a dead replica loses its work.
+        while not self._stop.wait(max(0.2, self.store.lease / 3)):
+            try:
+                self.store.renew_leases()
+            except Exception:
+                log.exception("renewing leases failed")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the item in hand and stop; the rest waits in the store."""
@@ -53,6 +74,9 @@ class Worker:
             if self._thread.is_alive():
                 return  # still finishing an item: leave it the stop flag
             self._thread = None
+        for helper in self._helpers:
+            helper.join(timeout)
+        self._helpers = []
         # Stopped: `run_pending` and `drain` may drive the work synchronously again.
         self._stop.clear()
 
@@ -80,12 +104,12 @@ class Worker:
         """Process every due delivery, then send due outbox items. True if anything ran."""
         with self._pass_lock:
             ran = False
-            while not self._stop.is_set() and (delivery := self.store.next_delivery()) is not None:
+            while not self._stop.is_set() and (delivery := self.store.claim_delivery()) is not None:
                 self._process(delivery)
                 ran = True
             if not self._stop.is_set() and self.outbox.send_due():
                 ran = True
-            self.metrics.outbox_depth.set(len(self.store.outbox("pending")))
+            self.metrics.outbox_depth.set(self.store.pending_count())
             return ran
 
     def _process(self, d: Delivery) -> None:

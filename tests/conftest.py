@@ -17,3 +17,19 @@ from standin import AppCredentials, make_app_credentials
 def credentials() -> AppCredentials:
     """One GitHub App key pair for the whole run (generating an RSA key is the slow part)."""
     return make_app_credentials(4242)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the whole run (started on first use, deleted at the end).
+
+    Skips, saying what to install, only where PostgreSQL's server programs are missing.
+    """
+    from pg import Unavailable, start_server
+
+    try:
+        server = start_server()
+    except Unavailable as exc:
+        pytest.skip(f"no PostgreSQL: {exc}")
+    yield server
+    server.stop()

@@ -1,0 +1,147 @@
+"""What differs between SQLite and PostgreSQL, in one place.
+
+- Opening: SQLite through `agent_os.sqlite` (pysqlite3 where the stdlib module cannot load
+  extensions), one shared connection per process; PostgreSQL through psycopg 3, a pool.
+- Transactions: SQLite has no row locks, so every write transaction starts with
+  `BEGIN IMMEDIATE` (the file's write lock, which covers every row). PostgreSQL starts a
+  plain transaction and locks the rows it changes: `lock_rows` (`SELECT … FOR UPDATE`),
+  and queue claims skip rows another replica holds (`FOR UPDATE SKIP LOCKED`).
+- Migrations: one advisory lock on PostgreSQL; the write lock on SQLite.
+- Waking other replicas: `NOTIFY` on PostgreSQL; SQLite has one process per file that
+  matters, and pollers.
+- Upserts: both dialects' `insert().on_conflict_do_…`, picked here.
+
+Everything else is written once, in SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+MIGRATION_LOCK = 0x41474F53  # "AGOS": the advisory lock key replicas migrate under
+
+
+def create_engine(url: str, location: Any) -> Any:
+    """A SQLAlchemy engine for `url` (built by `db.sqlalchemy_url`)."""
+    import sqlalchemy as sa
+
+    if url.startswith("sqlite"):
+        from sqlalchemy.pool import StaticPool
+
+        from . import sqlite
+
+        path = str(location)
+        if path.startswith("sqlite:///"):
+            path = path[len("sqlite:///"):]
+        # One connection per process (callers serialise on the Database's lock), opened the
+        # one way we open SQLite; `module` makes SQLAlchemy read that driver's errors.
+        return sa.create_engine("sqlite://", module=sqlite.sqlite3, creator=lambda: sqlite.connect(path),
+                                poolclass=StaticPool)
+    if url.startswith("postgresql"):
+        return sa.create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True,
+                                pool_recycle=1800)
+    from .errors import StoreError
+
+    raise StoreError(f"Unsupported database URL scheme in {url.split('://', 1)[0]}://…",
+                     hint="Use a SQLite file path, or postgresql://USER:PASSWORD@HOST:PORT/DB.")
+
+
+def is_postgres(conn: Any) -> bool:
+    """True when `conn` (a `db.Conn` or a SQLAlchemy connection) talks to PostgreSQL."""
+    return getattr(conn, "dialect", None) == "postgresql" or getattr(
+        getattr(conn, "dialect", None), "name", None) == "postgresql"
+
+
+def begin(sa_conn: Any) -> None:
+    """Open a write transaction on a fresh SQLAlchemy connection."""
+    if sa_conn.dialect.name == "sqlite":
+        sa_conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_rows(conn: Any, stmt: Any) -> Any:
+    """Run `stmt` (a SELECT) holding its rows until commit: `FOR UPDATE` on PostgreSQL; on
+    SQLite the transaction's write lock already covers them. Returns the rows."""
+    if is_postgres(conn):
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).fetchall()
+
+
+def claimable(conn: Any, stmt: Any) -> Any:
+    """`stmt` (a SELECT of queue rows) made to skip rows another replica has locked."""
+    if is_postgres(conn):
+        return stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+def serialize(conn: Any, key: str) -> None:
+    """Hold a lock named `key` until the transaction ends (a PostgreSQL advisory lock; on
+    SQLite the transaction's write lock already serialises everything)."""
+    if is_postgres(conn):
+        import sqlalchemy as sa
+
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def insert(conn: Any, table: Any) -> Any:
+    """An INSERT on `table` that supports `.on_conflict_do_nothing/do_update` here."""
+    if is_postgres(conn):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def notify(conn: Any, channel: str) -> None:
+    """PostgreSQL NOTIFY on `channel` (delivered at commit)."""
+    import sqlalchemy as sa
+
+    conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
+# migrations ------------------------------------------------------------------------------
+
+
+def _migrations_table() -> Any:
+    from .schema import schema_migrations
+
+    return schema_migrations
+
+
+def lock_migrations(conn: Any) -> None:
+    """Hold the migration lock until the transaction ends (PostgreSQL advisory lock)."""
+    if is_postgres(conn):
+        import sqlalchemy as sa
+
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
+def create_migrations_table(conn: Any) -> None:
+    """Create `schema_migrations` if missing (under the migration lock)."""
+    lock_migrations(conn)
+    create_tables(conn, [_migrations_table()])
+
+
+def create_tables(conn: Any, tables: Sequence[Any]) -> None:
+    """Create `tables` (with their indexes) as defined now, skipping those that exist."""
+    tables[0].metadata.create_all(conn.sa, tables=list(tables), checkfirst=True)
+
+
+def schema_version(conn: Any, component: str) -> int:
+    """The highest step applied for `component`."""
+    import sqlalchemy as sa
+
+    t = _migrations_table()
+    value = conn.execute(sa.select(sa.func.max(t.c.version)).where(t.c.component == component)).scalar()
+    return int(value or 0)
+
+
+def stamp(conn: Any, component: str, versions: Iterable[int]) -> None:
+    """Record steps as applied."""
+    at = datetime.now(UTC).isoformat(timespec="microseconds")
+    rows = [{"component": component, "version": v, "applied_at": at} for v in versions]
+    if rows:
+        conn.executemany(_migrations_table().insert(), rows)
