@@ -1,8 +1,8 @@
 """Where sessions live: the `SessionStore` interface the engine is written against.
 
-The engine holds no SQL; it speaks only to this interface. `SQLiteSessionStore`
-(sqlite_store.py) is the embedded default; a PostgreSQL store for a replicated team
-server implements the same methods. The interface is deliberately narrow and
+The engine holds no SQL; it speaks only to this interface. `SQLSessionStore`
+(sql_store.py) implements it over SQLAlchemy Core, on SQLite (the embedded default) or
+PostgreSQL (a replicated team server). The interface is deliberately narrow and
 dialect-neutral: records in, records out (records.py), no connections or cursors.
 
 Concurrency contract: every session-changing write happens inside
@@ -99,8 +99,9 @@ class SessionStore(Protocol):
 
 
 def open_store(location: str | Path) -> SessionStore:
-    """The session store at `location` (a SQLite file path, or `:memory:`), migrated to this release."""
+    """The session store at `location` (a SQLite file path, `:memory:`, or a `postgresql://`
+    URL), migrated to this release."""
     from .db import Database
-    from .sqlite_store import SQLiteSessionStore
+    from .sql_store import SQLSessionStore
 
-    return SQLiteSessionStore(Database.open(location))
+    return SQLSessionStore(Database.open(location))

@@ -12,19 +12,21 @@ from agent_os.db import Database
 from agent_os.engine import Engine
 from agent_os.errors import Conflict
 from agent_os.project import Project
-from agent_os.sqlite_store import MIGRATIONS, SQLiteSessionStore
+from agent_os.schema import CORE_MIGRATIONS as MIGRATIONS
+from agent_os.sql_store import SQLSessionStore
 
 import agent_os
 
 from support import GOOD_WRITE, write_notes
 
 AGENT_OS = Path(agent_os.__file__).parent
-# Modules whose job is SQL: the SQLite store, the database wrapper, and the stores of
-# components that keep their own tables (tokens, the standards index).
-STORAGE = {"db.py", "sqlite.py", "sqlite_store.py", "tokens.py"}
+# Modules whose job is SQL: the session store, the database wrapper and its dialect
+# differences, and the stores of components that keep their own tables (tokens, the
+# standards index).
+STORAGE = {"db.py", "dialects.py", "sqlite.py", "sql_store.py", "tokens.py"}
 
 
-class LosingStore(SQLiteSessionStore):
+class LosingStore(SQLSessionStore):
     """A store whose compare-and-set loses, as it would to a writer that skipped the row lock."""
 
     lose = False
@@ -34,7 +36,7 @@ class LosingStore(SQLiteSessionStore):
 
 
 def test_the_engine_runs_on_the_store_it_is_given(project: Project):
-    store = SQLiteSessionStore(Database.open(":memory:"))
+    store = SQLSessionStore(Database.open(":memory:"))
     engine = Engine(project, store)
     sid = engine.start("notes_v1", "notes").session.session_id
     assert [s.id for s in store.sessions()] == [sid]
@@ -83,7 +85,7 @@ def test_a_database_of_the_previous_release_upgrades_in_place(project: Project):
                " rev, created_at, updated_at) VALUES ('ses_0123456789ab', 'notes_v1', 1, 'notes', 'notes',"
                " '.agent-os/specs/x', 'active', 0, '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')")
     db.close()
-    store = SQLiteSessionStore(Database.open(project.db_path))
+    store = SQLSessionStore(Database.open(project.db_path))
     rec = store.session("ses_0123456789ab")
     assert rec is not None and rec.repository is None and rec.target == "notes"
     store.close()
