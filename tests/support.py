@@ -105,3 +105,12 @@ def write_notes(engine: Engine, session_id: str, items: int = 2) -> None:
 
 
 GOOD_WRITE = {"notes_file": "notes.md", "items": 2}
+
+
+def two_workflow_project(root: Path):
+    """A project at `root` holding notes_v1 and build_v1."""
+    from agent_os.project import Project
+
+    write_workflow(root, NOTES_V1)
+    write_workflow(root, BUILD_V1)
+    return Project.open(root)

@@ -8,14 +8,12 @@ import pytest
 
 from agent_os.engine import Engine
 from agent_os.project import Project
-from support import BUILD_V1, NOTES_V1, write_workflow
+from support import two_workflow_project
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    write_workflow(tmp_path, NOTES_V1)
-    write_workflow(tmp_path, BUILD_V1)
-    return Project.open(tmp_path)
+    return two_workflow_project(tmp_path)
 
 
 @pytest.fixture

@@ -15,14 +15,12 @@ from agent_os.project import GatePolicyConfig, Project
 from agent_os.records import CommentRecord, PhaseRecord, PullRequestRecord, SessionRecord
 from agent_os.sql_store import SQLSessionStore
 from agent_os.views import ReviewInput
-from support import BUILD_V1, GOOD_WRITE, NOTES_V1, write_notes, write_workflow
+from support import GOOD_WRITE, two_workflow_project, write_notes
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    write_workflow(tmp_path, NOTES_V1)
-    write_workflow(tmp_path, BUILD_V1)
-    return Project.open(tmp_path)
+    return two_workflow_project(tmp_path)
 
 
 @pytest.fixture
