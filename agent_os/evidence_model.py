@@ -3,26 +3,13 @@ context (where the files are), and the one reader of artifact files."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import files
+from .records import Failure  # stored and shown as is: one failure type
 
 MAX_ARTIFACT_BYTES = 2_000_000
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One reason a checkpoint refused: what was expected, what was found, how to fix it."""
-
-    field: str
-    rule: str
-    expected: str
-    found: str
-    fix: str
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ submission's evidence) stays as Python values here and is serialised by the stor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +54,21 @@ class PhaseRecord:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """One reason a checkpoint refused: what was expected, what was found, how to fix it."""
+
+    field: str
+    rule: str
+    expected: str
+    found: str
+    fix: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The failure as JSON-ready data (an error's details, a stored submission)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class SubmissionRecord:
     """An evidence submission, accepted or refused, with every failure found."""
 
@@ -62,7 +77,7 @@ class SubmissionRecord:
     phase: int
     accepted: bool
     evidence: Any
-    failures: list[dict[str, str]]
+    failures: list[Failure]
     verified: list[str]
     at: datetime
 

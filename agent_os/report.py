@@ -7,19 +7,15 @@ failure reads the same wherever it is seen.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from .views import FailureView, GateView, PhaseSummary
-
-
-def _failure(f: FailureView | dict[str, Any]) -> FailureView:
-    return f if isinstance(f, FailureView) else FailureView.model_validate(f)
+from .records import Failure
+from .views import GateView, PhaseSummary
 
 
-def failures_markdown(failures: Iterable[FailureView | dict[str, Any]]) -> str:
+def failures_markdown(failures: Iterable[Failure]) -> str:
     """Every failure as a markdown list: field, what was expected, what was found, the fix."""
     lines = []
-    for f in map(_failure, failures):
+    for f in failures:
         lines.append(f"- **{f.field}** ({f.rule}): expected {f.expected}; found {f.found}.\n  Fix: {f.fix}")
     return "\n".join(lines)
 

@@ -22,6 +22,7 @@ from .db import Database
 from .records import (
     CommentRecord,
     EventRecord,
+    Failure,
     PhaseRecord,
     PullRequestRecord,
     Review,
@@ -166,11 +167,11 @@ class SQLSessionStore:
     # submissions and events -------------------------------------------------------------
 
     def add_submission(self, session_id: str, phase: int, accepted: bool, evidence: Any,
-                       failures: list[dict[str, str]], verified: list[str]) -> int:
+                       failures: list[Failure], verified: list[str]) -> int:
         """Record an evidence submission; returns its id."""
         row = self.db.execute(submissions.insert().values(
             session_id=session_id, phase=phase, accepted=int(accepted), evidence=json.dumps(evidence, default=str),
-            failures=json.dumps(failures), verified=json.dumps(verified), at=_ts(now()),
+            failures=json.dumps([f.to_dict() for f in failures]), verified=json.dumps(verified), at=_ts(now()),
         ).returning(submissions.c.id)).fetchone()
         return int(row["id"])
 
@@ -180,7 +181,8 @@ class SQLSessionStore:
                              .order_by(submissions.c.id))
         return [
             SubmissionRecord(r["id"], r["session_id"], r["phase"], bool(r["accepted"]), json.loads(r["evidence"]),
-                             json.loads(r["failures"]), json.loads(r["verified"]), _dt(r["at"]))
+                             [Failure(**f) for f in json.loads(r["failures"])], json.loads(r["verified"]),
+                             _dt(r["at"]))
             for r in rows
         ]
 

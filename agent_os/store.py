@@ -19,7 +19,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from .records import CommentRecord, EventRecord, PhaseRecord, PullRequestRecord, Review, SessionRecord, SubmissionRecord
+from .records import (
+    CommentRecord,
+    EventRecord,
+    Failure,
+    PhaseRecord,
+    PullRequestRecord,
+    Review,
+    SessionRecord,
+    SubmissionRecord,
+)
 
 SESSION_FIELDS = frozenset({"status", "head_sha", "gate_policy", "author", "repository"})
 """The session fields `bump()` may change; everything else is fixed at creation."""
@@ -63,7 +72,7 @@ class SessionStore(Protocol):
 
     # submissions and the timeline
     def add_submission(self, session_id: str, phase: int, accepted: bool, evidence: Any,
-                       failures: list[dict[str, str]], verified: list[str]) -> int: ...
+                       failures: list[Failure], verified: list[str]) -> int: ...
     def submissions(self, session_id: str) -> list[SubmissionRecord]: ...
     def add_event(self, session_id: str, kind: str, phase: int | None = None, **data: Any) -> None: ...
     def events(self, session_id: str, after_id: int = 0) -> list[EventRecord]: ...

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .records import Failure
+
 PhaseState = Literal["pending", "active", "awaiting_approval", "complete"]
 SessionStatus = Literal["active", "complete"]
 ReviewState = Literal["approved", "changes_requested", "dismissed", "commented"]
@@ -20,16 +22,6 @@ class _View(BaseModel):
     model_config = {"frozen": True}
 
 
-class FailureView(_View):
-    """One reason a checkpoint refused evidence, and how to fix it."""
-
-    field: str
-    rule: str
-    expected: str
-    found: str
-    fix: str
-
-
 class SubmissionView(_View):
     """An evidence submission, accepted or refused."""
 
@@ -37,7 +29,7 @@ class SubmissionView(_View):
     phase: int
     accepted: bool
     evidence: Any
-    failures: list[FailureView] = []
+    failures: list[Failure] = []
     verified: list[str] = []
     at: datetime
 

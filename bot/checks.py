@@ -17,12 +17,26 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_os.paths import is_session_id
 from agent_os.report import gate_markdown, phase_markdown, state_word
 from agent_os.views import PhaseSummary, SessionState
 
 OVERALL = "Agent OS"
 RECHECK = "recheck"
 MAX_TEXT = 60_000  # GitHub allows 65535 characters; keep room for the truncation note
+
+
+def external_id(session_ids: list[str], phase: int | None = None) -> str:
+    """What a check run's `external_id` says: `<session>:<phase>` for a phase check, the
+    sessions joined by commas for the overall one. `sessions_in_external_id` reads it back."""
+    if phase is not None:
+        return f"{session_ids[0]}:{phase}"
+    return ",".join(session_ids)
+
+
+def sessions_in_external_id(value: str | None) -> list[str]:
+    """The session ids a check run's `external_id` names (see `external_id`)."""
+    return [part.split(":")[0] for part in (value or "").split(",") if is_session_id(part.split(":")[0])]
 
 
 @dataclass(frozen=True)
@@ -106,7 +120,7 @@ def phase_check(session: SessionState, phase: PhaseSummary, *, prefixed: bool, p
         name=phase_check_name(session, phase, prefixed),
         status=status, conclusion=conclusion, title=title,
         summary="\n\n".join(summary), text=phase_markdown(phase),
-        external_id=f"{session.session_id}:{phase.number}", details_url=url,
+        external_id=external_id([session.session_id], phase.number), details_url=url,
         session_ids=[session.session_id],
     )
 
@@ -138,7 +152,7 @@ def overall_check(sessions: list[SessionState], *, public_url: str) -> CheckSpec
     return CheckSpec(
         name=OVERALL, status=status, conclusion=conclusion, title=title,
         summary="\n".join(lines) or "No workflow session is linked to this pull request.",
-        text=text, external_id=",".join(ids),
+        text=text, external_id=external_id(ids),
         details_url=session_url(public_url, ids[0]) if len(ids) == 1 else
         (f"{public_url.rstrip('/')}/sessions" if public_url else None),
         session_ids=ids,

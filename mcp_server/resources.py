@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent_os.engine import Engine
+from agent_os.files import FileMissing, PathOutside, WorkingTree
 from agent_os.project import Project
 from agent_os.standards.scan import root_labels, scan
 
@@ -26,13 +27,14 @@ def read_standard(project: Project, rel: str) -> str | None:
     if not isinstance(rel, str) or not rel.endswith(".md") or "\\" in rel or "\x00" in rel:
         return None
     for root in reversed(root_labels(project)):
-        base = root.path.resolve()
-        candidate = (base / rel).resolve()
-        if not candidate.is_relative_to(base) or not candidate.is_file():
+        tree = WorkingTree(root.path)
+        try:  # confined to the root: `..`, absolute paths and symlinks out name nothing
+            if not tree.is_file(rel):
+                continue
+            return tree.read_text(rel)
+        except PathOutside:
             continue
-        try:
-            return candidate.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, FileMissing):
             return None
     return None
 

@@ -28,7 +28,7 @@ def on_check_run(event: Event, ctx: Context) -> str:
     # is empty for PRs from forks.
     session_ids = ctx.github.check_run_sessions(run.id)
     if session_ids is None:
-        session_ids = [part.split(":")[0] for part in (run.external_id or "").split(",") if part.startswith("ses_")]
+        session_ids = checks.sessions_in_external_id(run.external_id)
     numbers: set[int] = set()
     for sid in session_ids:
         try:

@@ -9,10 +9,10 @@ an edit of the body: unlinking silently would hide a gate.
 from __future__ import annotations
 
 import logging
-import re
 
 from agent_os.errors import AgentOSError
-from agent_os.project import AGENT_OS_DIR, GatePolicyConfig
+from agent_os.paths import session_ids_in, spec_dirs_in
+from agent_os.project import GatePolicyConfig
 
 from ..events import Event, PullRequest
 from ..github import GitHubCallError
@@ -24,20 +24,9 @@ from .reviews import backfill_reviews
 log = logging.getLogger(__name__)
 router: Router[Context] = Router()
 
-SESSION_LINE = re.compile(r"^\s*Agent-OS-Session:\s*(ses_[a-z0-9]{6,32})\s*$", re.MULTILINE | re.IGNORECASE)
-SPEC_PATH = re.compile(rf"^{re.escape(AGENT_OS_DIR)}/specs/([^/]+)/")
 PR_ACTIONS = ("opened", "reopened", "edited", "synchronize", "ready_for_review")
 
 
-def session_ids_in(body: str | None) -> list[str]:
-    """Session ids named by `Agent-OS-Session:` lines of a PR body, in order."""
-    return list(dict.fromkeys(m.lower() for m in SESSION_LINE.findall(body or "")))
-
-
-def spec_dirs_in(paths: list[str]) -> list[str]:
-    """Spec directories (`.agent-os/specs/<dir>`) that changed files live in."""
-    dirs = [f"{AGENT_OS_DIR}/specs/{m.group(1)}" for p in paths if (m := SPEC_PATH.match(p))]
-    return list(dict.fromkeys(dirs))
 
 
 @router.on("pull_request", *PR_ACTIONS)

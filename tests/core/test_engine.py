@@ -309,7 +309,7 @@ def test_concurrent_completions_of_one_phase_have_exactly_one_winner(project: Pr
 
 def test_a_webhook_landing_during_the_check_does_not_refuse_the_submission(engine: Engine, monkeypatch):
     """Linking a PR or moving its head changes the session, not its phases."""
-    import agent_os.engine as engine_module
+    import agent_os.completion as engine_module
 
     sid = engine.start("notes_v1", "notes").session.session_id
     write_notes(engine, sid)

@@ -1,0 +1,56 @@
+"""The one shape of a change to a session: load it, lock it, write, re-settle its gate,
+commit, then tell the listeners.
+
+    with changing(ctx, session_id, "review") as change:
+        change.event("review_approved", reviewer="bob")
+
+Listeners hear of the change only if something was recorded, and only after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .context import Context
+from .gating import settle_gate
+from .records import SessionRecord
+
+
+class Change:
+    """A change in progress to one session, inside its locked transaction."""
+
+    def __init__(self, ctx: Context, rec: SessionRecord) -> None:
+        self.ctx = ctx
+        self.rec = rec
+        self.changed = False
+        self.kind: str | None = None
+        """What listeners are told changed; `changing`'s `kind` unless set here."""
+
+    def bump(self, **changes: Any) -> None:
+        """Change session fields and advance its revision (refused if another writer got there first)."""
+        self.ctx.bump(self.rec, **changes)
+        self.rec = self.ctx.store.session(self.rec.id)
+        self.changed = True
+
+    def event(self, kind: str, phase: int | None = None, **data: Any) -> None:
+        """Append to the session's timeline."""
+        self.ctx.store.add_event(self.rec.id, kind, phase, **data)
+        self.changed = True
+
+
+@contextmanager
+def changing(ctx: Context, session_id: str, kind: str, *, settle: bool = True) -> Iterator[Change]:
+    """Load → lock → (the caller writes) → re-settle the gate → commit → notify listeners with `kind`.
+
+    An exception inside rolls everything back and nobody is told.
+    """
+    rec = ctx.load(session_id)
+    with ctx.store.transaction(rec.id):
+        change = Change(ctx, ctx.store.session(rec.id))
+        yield change
+        if change.changed and settle:
+            settle_gate(ctx, rec.id)
+    if change.changed:
+        ctx.notify(rec.id, change.kind or kind)

@@ -1,0 +1,83 @@
+"""What every part of the engine works with: the project, its session store, where its
+files are read, its workflows, and who listens for changes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .definitions import Phase
+from .errors import Conflict, InputError, NotFoundError
+from .files import FileSource
+from .paths import is_session_id
+from .project import Project
+from .records import PhaseRecord, SessionRecord
+from .registry import Registry
+from .store import SessionStore
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[str, str], None]
+"""Called with (session_id, change kind) after each committed change to a session."""
+
+
+@dataclass
+class Context:
+    """The engine's shared parts; every engine module takes one as its first argument."""
+
+    project: Project
+    store: SessionStore
+    files: FileSource
+    """Where the project's files are read unless a call brings its own (a snapshot, a commit)."""
+    registry: Registry
+    _listeners: list[Listener] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def subscribe(self, callback: Listener) -> None:
+        """Call `callback(session_id, kind)` after each committed change to a session."""
+        with self._lock:
+            self._listeners.append(callback)
+
+    def notify(self, session_id: str, kind: str) -> None:
+        """Tell the listeners (after the commit; a listener's failure never undoes it)."""
+        with self._lock:
+            listeners = list(self._listeners)
+        for callback in listeners:
+            try:
+                callback(session_id, kind)
+            except Exception:
+                log.exception("session listener failed", extra={"session_id": session_id})
+
+    def load(self, session_id: Any) -> SessionRecord:
+        """The session `session_id` names, or a clear refusal."""
+        if not isinstance(session_id, str) or not session_id.strip():
+            raise InputError("session_id must be a non-empty string such as 'ses_3f9a1c2b7d4e'.")
+        sid = session_id.strip()
+        rec = self.store.session(sid) if is_session_id(sid) else None
+        if rec is None:
+            raise NotFoundError(f"No session {session_id!r}.",
+                                hint="list_sessions shows the sessions; start_workflow starts one.")
+        return rec
+
+    def bump(self, rec: SessionRecord, **changes: Any) -> None:
+        """Advance the session's revision from `rec.rev` (inside its locked transaction), or refuse.
+
+        Under the session's row lock nobody else can have moved it; if the
+        compare-and-set still fails, the whole transaction is rolled back.
+        """
+        if not self.store.bump(rec.id, rec.rev, **changes):
+            raise Conflict(f"Session {rec.id} was changed by another call at the same moment; nothing was written.",
+                           hint="Read the session again (get_workflow_state) and retry if still needed.")
+
+
+def current(phases: list[PhaseRecord]) -> PhaseRecord | None:
+    """The first phase not complete: the one the session is on (None when all are)."""
+    return next((p for p in phases if p.state != "complete"), None)
+
+
+def definition(p: PhaseRecord) -> Phase:
+    """The phase's definition, as snapshotted when the session started."""
+    return Phase.model_validate(p.definition["phase"])
