@@ -20,6 +20,7 @@ from .handlers import Handlers
 from .metrics import Metrics
 from .outbox import Outbox
 from .port import LiveGitHub
+from .recovery import Recovery
 from .settings import Settings
 from .store import BotStore
 from .webhooks import webhook_router
@@ -50,7 +51,7 @@ class Bot:
         outbox = Outbox(store, engine, github, settings,
                         on_sent=lambda kind, ok: metrics.outbox_sent.labels(kind, "ok" if ok else "failed").inc())
         handlers = Handlers(engine, LiveGitHub(github, outbox, store), settings)
-        worker = Worker(store, handlers, outbox, settings, metrics)
+        worker = Worker(store, handlers, outbox, settings, metrics, Recovery(github, store, handlers))
         bot = cls(settings, engine, store, github, outbox, handlers, worker, metrics)
         # Whatever changes a session (an MCP tool, the CLI, a review) re-posts its PRs' checks.
         engine.subscribe(bot._session_changed)

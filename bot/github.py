@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import ssl
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub
@@ -79,6 +81,24 @@ def _error(exc: GitHubException, what: str) -> GitHubCallError:
     if isinstance(exc, RequestError):
         return GitHubCallError(f"{what}: {exc.exc!r}", transient=True)
     return GitHubCallError(f"{what}: {exc!r}", transient=False)
+
+
+_NEXT_CURSOR = re.compile(r'<[^>]*[?&]cursor=([^&>]+)[^>]*>;\s*rel="next"')
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """One attempt in GitHub's log of webhook deliveries (a redelivery shares its `guid`)."""
+
+    id: int
+    guid: str
+    status_code: int  # 0: GitHub could not reach the server
+    event: str
+    redelivery: bool
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
 
 
 @functools.lru_cache(maxsize=1)
@@ -149,6 +169,28 @@ class GitHubApp:
         except GitHubException as exc:
             raise _error(exc, f"{method} {url}") from None
         return response.json() if response.raw_response.content else None
+
+    def delivery_attempts(self, cursor: str | None = None) -> tuple[list[DeliveryAttempt], str | None]:
+        """One page (newest first) of the App's webhook delivery attempts, and the next page's cursor.
+
+        https://docs.github.com/en/rest/apps/webhooks#list-deliveries-for-an-app-webhook
+        """
+        try:
+            response = self._app.rest.apps.list_webhook_deliveries(per_page=100, **({"cursor": cursor} if cursor else {}))
+        except GitHubException as exc:
+            raise _error(exc, "GET /app/hook/deliveries") from None
+        items = [DeliveryAttempt(id=int(d["id"]), guid=str(d["guid"]), status_code=int(d.get("status_code") or 0),
+                                 event=str(d.get("event") or ""), redelivery=bool(d.get("redelivery")))
+                 for d in response.json()]
+        match = _NEXT_CURSOR.search(response.headers.get("link", ""))
+        return items, (unquote(match.group(1)) if match else None)
+
+    def redeliver(self, attempt_id: int) -> None:
+        """Ask GitHub to send a past delivery again (same guid)."""
+        try:
+            self._app.rest.apps.redeliver_webhook_delivery(attempt_id)
+        except GitHubException as exc:
+            raise _error(exc, f"POST /app/hook/deliveries/{attempt_id}/attempts") from None
 
     def get_or_none(self, installation_id: int, url: str, params: dict[str, Any] | None = None) -> Any:
         """A GET that answers None for 404 (a missing file, an unknown user)."""

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     max_attempts: int = 12
     delivery_attempts: int = 5
     http_timeout: float = 10.0
+    # Missed deliveries: GitHub's delivery log is read this long after start, then every
+    # `recover_interval` seconds (0: never; the tests' default).
+    recover_delay: float = 2.0
+    recover_interval: float = 300.0
 
     def private_key_pem(self) -> str:
         """The PEM text of the App's private key."""

@@ -27,7 +27,17 @@ from sqlalchemy import and_, case, func, or_, select
 from agent_os import dialects
 from agent_os.db import Database
 
-from .tables import MIGRATIONS, TABLES, check_runs, deliveries, installations, outbox, status_comments
+from .tables import (
+    MIGRATIONS,
+    TABLES,
+    check_runs,
+    cursors,
+    deliveries,
+    installations,
+    outbox,
+    pr_notes,
+    status_comments,
+)
 
 WORK_CHANNEL = "agent_os_bot_work"
 """NOTIFY channel: a delivery or outbox item is waiting (replicas LISTEN on it)."""
@@ -346,6 +356,32 @@ class BotStore:
             conn.execute(dialects.insert(conn, t).values(repository=repository, number=number, comment_id=comment_id)
                          .on_conflict_do_update(index_elements=["repository", "number"],
                                                 set_={"comment_id": comment_id}))
+
+
+    # cursors and notes ---------------------------------------------------------------------
+
+    def cursor(self, name: str) -> str | None:
+        """Where the named scan (e.g. GitHub's delivery log) stopped last time."""
+        row = self.db.query_one(select(cursors.c.value).where(cursors.c.name == name))
+        return row["value"] if row else None
+
+    def set_cursor(self, name: str, value: str) -> None:
+        t, at = cursors, time.time()
+        with self.db.transaction() as conn:
+            conn.execute(dialects.insert(conn, t).values(name=name, value=value, updated_at=at)
+                         .on_conflict_do_update(index_elements=["name"], set_={"value": value, "updated_at": at}))
+
+    def pr_notes(self, repository: str, number: int) -> list[str]:
+        """Problems the PR's checks must show (e.g. a permission the App lacks)."""
+        t = pr_notes
+        row = self.db.query_one(select(t.c.notes).where(same_repo(t.c.repository, repository), t.c.number == number))
+        return json.loads(row["notes"]) if row else []
+
+    def set_pr_notes(self, repository: str, number: int, notes: list[str]) -> None:
+        t, body = pr_notes, json.dumps(notes)
+        with self.db.transaction() as conn:
+            conn.execute(dialects.insert(conn, t).values(repository=repository, number=number, notes=body)
+                         .on_conflict_do_update(index_elements=["repository", "number"], set_={"notes": body}))
 
 
 def _delivery(row: Any) -> Delivery:

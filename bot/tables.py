@@ -83,7 +83,23 @@ status_comments = Table(
     Column("comment_id", BigInteger, nullable=False),
 )
 
-TABLES = [deliveries, outbox, check_runs, installations, status_comments]
+# Where the last look at GitHub's delivery log stopped (bot/recovery.py).
+cursors = Table(
+    "bot_cursors", metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# What a PR's checks must also say (e.g. a permission the App lacks), as a JSON list.
+pr_notes = Table(
+    "bot_pr_notes", metadata,
+    Column("repository", _REPO, primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("notes", Text, nullable=False, server_default="[]"),
+)
+
+TABLES = [deliveries, outbox, check_runs, installations, status_comments, cursors, pr_notes]
 
 MIGRATIONS = [
     # 1: the first release (a fresh database is created from bot/tables.py instead).
@@ -149,5 +165,19 @@ MIGRATIONS = [
     ALTER TABLE bot_outbox ADD COLUMN lease_owner TEXT;
     ALTER TABLE bot_outbox ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
     CREATE INDEX bot_outbox_pr ON bot_outbox (pr_key, status)
+    """,
+    # 3: the delivery log's cursor; notes on a PR's checks.
+    """
+    CREATE TABLE bot_cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE bot_pr_notes (
+        repository TEXT NOT NULL COLLATE NOCASE,
+        number INTEGER NOT NULL,
+        notes TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (repository, number)
+    )
     """,
 ]

@@ -21,6 +21,7 @@ from .github import GitHubCallError
 from .handlers import Handlers, PermanentError
 from .metrics import Metrics
 from .outbox import Outbox
+from .recovery import Recovery
 from .settings import Settings
 from .store import BotStore, Delivery
 
@@ -31,9 +32,11 @@ class Worker:
     """Drives deliveries and the outbox; `run_pending()` does one pass synchronously."""
 
     def __init__(self, store: BotStore, handlers: Handlers, outbox: Outbox, settings: Settings,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, recovery: Recovery | None = None) -> None:
         self.store, self.handlers, self.outbox = store, handlers, outbox
-        self.settings, self.metrics = settings, metrics
+        self.settings, self.metrics, self.recovery = settings, metrics, recovery
+        self._next_recovery: float | None = None
+        self._reconcile_due = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -44,6 +47,10 @@ class Worker:
     def start(self) -> None:
         """Start the thread, first making failed deliveries with attempts left due again."""
         self.store.resume_failed_deliveries(self.settings.delivery_attempts)
+        if self.recovery is not None and self.settings.recover_interval > 0:
+            # Not at once: the server must be listening when GitHub redelivers.
+            self._next_recovery = time.time() + self.settings.recover_delay
+            self._reconcile_due = True
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="agent-os-bot-worker", daemon=True)
         self._thread.start()
@@ -87,6 +94,7 @@ class Worker:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            self._recover_if_due()
             try:
                 busy = self.run_pending()
             except Exception:  # the store itself failed: back off rather than spin
@@ -95,10 +103,25 @@ class Worker:
             if busy:
                 continue
             self.idle.set()
-            next_due = self.store.next_outbox_time()
-            wait = 1.0 if next_due is None else min(1.0, max(0.01, next_due - time.time()))
+            due = [t for t in (self.store.next_outbox_time(), self._next_recovery) if t is not None]
+            wait = min(1.0, max(0.01, min(due) - time.time())) if due else 1.0
             self._wake.wait(wait)
             self._wake.clear()
+
+    def _recover_if_due(self) -> None:
+        """Ask GitHub for missed deliveries (and, first time, re-read linked PRs) when due."""
+        if self.recovery is None or self._next_recovery is None or time.time() < self._next_recovery:
+            return
+        self._next_recovery = time.time() + self.settings.recover_interval
+        try:
+            self.recovery.recover_deliveries()
+            if self._reconcile_due:
+                self.recovery.reconcile_pull_requests()
+                self._reconcile_due = False
+        except GitHubCallError as exc:  # GitHub unreachable: the next pass tries again
+            log.warning("missed-delivery recovery failed: %s", exc)
+        except Exception:
+            log.exception("missed-delivery recovery crashed")
 
     def run_pending(self) -> bool:
         """Process every due delivery, then send due outbox items. True if anything ran."""

@@ -50,7 +50,7 @@ def make_settings(gh: GitHubStandIn, tmp_path: Path, private_key_pem: str, **ove
     key.write_text(private_key_pem)
     values = dict(app_id=gh.app.id, private_key=key, webhook_secret=SECRET, github_url=gh.url,
                   public_url="http://agent-os.test", backoff_base=0.05, backoff_max=0.3, max_attempts=6,
-                  delivery_attempts=4)
+                  delivery_attempts=4, recover_interval=0)
     values.update(overrides)
     return Settings(**values)
 

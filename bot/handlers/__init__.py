@@ -57,5 +57,9 @@ class Handlers:
         """Re-read the PR (head, base config, reviews) and re-post every check run."""
         refresh(self.context, repo, number)
 
+    def reconcile(self, repo: str, number: int) -> None:
+        """After downtime: re-read an open PR (head, policy, reviews) and sync its checks."""
+        refresh(self.context, repo, number, resend=False)
+
 
 __all__ = ["Context", "Handlers", "PermanentError", "ROUTER", "parse_command", "session_ids_in", "spec_dirs_in"]

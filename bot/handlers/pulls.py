@@ -99,16 +99,20 @@ def apply_gate_policy(ctx: Context, repo: str, base_ref: str, session_ids: set[s
         ctx.engine.set_gate_policy(sid, policy)
 
 
-def refresh(ctx: Context, repo: str, number: int) -> None:
-    """Re-read the PR (head, base config, reviews) and re-post every check run."""
+def refresh(ctx: Context, repo: str, number: int, *, resend: bool = True) -> None:
+    """Re-read the PR (head, base config, reviews) and bring its check runs up to date
+    (`resend`: re-post every one, even those that look unchanged)."""
     sessions = set(ctx.engine.sessions_for_pull_request(repo, number))
     if not sessions:
         return
     pull = ctx.github.pull(repo, number)
+    if not resend and pull.get("state", "open") != "open":
+        return  # closed while we were away: nothing left to gate
     head = pull["head"]["sha"]
     for sid in sessions:
         ctx.engine.link_pull_request(sid, repo, number, head_sha=head, source="webhook")
     apply_gate_policy(ctx, repo, pull["base"]["ref"], sessions)
     backfill_reviews(ctx, repo, number, sessions)
-    ctx.github.recheck(repo, head)
+    if resend:
+        ctx.github.recheck(repo, head)
     ctx.github.sync_checks(repo, number)
