@@ -10,13 +10,14 @@ engine. No tool approves a gate: only people do, on the pull request or with
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.server.mcpserver.resources import FunctionResource
 from mcp.types import ToolAnnotations
@@ -36,6 +37,8 @@ from .resources import list_standards, read_standard, read_workflow
 
 if TYPE_CHECKING:
     from agent_os.standards import Embedder, StandardsIndex
+
+log = logging.getLogger(__name__)
 
 SERVER_NAME = "agent-os"
 
@@ -140,6 +143,16 @@ def _version() -> str:
         return "0"
 
 
+def report_progress(ctx: Context, done: int, total: int, message: str) -> None:
+    """Send a progress notification from a sync tool (it runs in a worker thread)."""
+    import anyio.from_thread
+
+    try:
+        anyio.from_thread.run(ctx.report_progress, done, total, message)
+    except Exception:  # noqa: BLE001 - progress is a courtesy; the answer matters
+        log.debug("progress notification not sent", exc_info=True)
+
+
 def _register_tools(server: MCPServer, backend: Backend,
                     on_tool_call: Callable[[str, bool], None] | None = None) -> None:
     def tool(annotations: ToolAnnotations):  # noqa: ANN202 - decorator factory
@@ -150,15 +163,22 @@ def _register_tools(server: MCPServer, backend: Backend,
         return register
 
     @tool(READ_ONLY)
-    def search_standards(query: str, n_results: int = 3) -> SearchResponse:
+    def search_standards(query: str, ctx: Context, n_results: int = 3) -> SearchResponse:
         """Search the team's standards (coding rules, security, API, testing practice).
 
         Use it BEFORE deciding how to build something and whenever you are unsure what the
         team expects ("race conditions in async code", "how we version APIs"). Returns the
         best passages with their document path and line range; cite those paths as
-        evidence (e.g. standards_consulted). n_results is 1-20.
+        evidence (e.g. standards_consulted). n_results is 1-20. While the index is still
+        being built the answer comes at once from keywords, with partial=true: search
+        again shortly for complete results.
         """
-        return backend.index.search(query, n_results=n_results)
+        response = backend.index.search(query, n_results=n_results, wait=False)
+        if response.partial:
+            status = backend.index.build_status()
+            report_progress(ctx, status.embedded, status.chunks,
+                            f"Embedding the standards: {status.embedded} of {status.chunks} passages")
+        return response
 
     @tool(READ_ONLY)
     def list_workflows() -> WorkflowList:

@@ -46,6 +46,11 @@ class SearchResponse(BaseModel):
     refreshed: bool = Field(
         default=False, description="True when changed standards were re-indexed before answering."
     )
+    partial: bool = Field(
+        default=False,
+        description="True while the index is still being built: some passages have no vector "
+        "yet, so results lean on keyword matches. Search again shortly for complete results.",
+    )
     notices: list[str] = Field(
         default_factory=list, description="Things the caller should know: refreshes, rebuilds, skips."
     )

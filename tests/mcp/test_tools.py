@@ -5,14 +5,19 @@ tool error that says what to do, never as a crash or a silent change of state)."
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
+import anyio
+import numpy as np
 import pytest
 from mcp import Client
 
 from agent_os.definitions import load_workflow
 from agent_os.project import Project
+from agent_os.standards import HashEmbedder
+from mcp_server.server import build_server
 
 pytestmark = pytest.mark.anyio
 
@@ -483,3 +488,40 @@ async def test_search_standards_returns_cited_passages(tools: Any) -> None:
 
     one = await tools.ok("search_standards", query="rate limiting", n_results=1)
     assert len(one["results"]) == 1
+
+
+async def test_a_search_during_the_index_build_answers_partial_with_progress(project: Project) -> None:
+    gate = threading.Event()
+
+    class Slow(HashEmbedder):
+        """Embeds a query at once; a build's batches wait until the test opens the gate."""
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            if len(texts) > 1:
+                gate.wait(30)
+            return super().embed(texts)
+
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    try:
+        async with Client(build_server(project, embedder=Slow())) as client:
+            result = await client.call_tool("search_standards", {"query": "rate limiting 429 Retry-After"},
+                                            progress_callback=on_progress)
+            found = result.structured_content
+            assert found is not None and found["partial"] is True
+            assert "security/rate-limiting.md" in {r["path"] for r in found["results"]}
+            assert any("still being built" in n for n in found["notices"])
+            assert progress and progress[0][1] and progress[0][0] < progress[0][1]
+            assert "Embedding the standards" in (progress[0][2] or "")
+            gate.set()
+            for _ in range(100):  # the build finishes in the background
+                result = await client.call_tool("search_standards", {"query": "rate limiting"})
+                if not result.structured_content["partial"]:
+                    break
+                await anyio.sleep(0.1)
+            assert result.structured_content["partial"] is False
+    finally:
+        gate.set()
