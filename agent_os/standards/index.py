@@ -216,10 +216,10 @@ class StandardsIndex:
                     report = self._sync_text(None, False)
                 except Exception as exc:  # noqa: BLE001 - answer from the index we have, and say so
                     log.warning("refreshing the standards index failed: %s", exc)
-                    return False, [
+                    return False, [(
                         f"Standards changed on disk but the index could not be refreshed ({exc}); "
                         "results may be stale. Run `agent-os index`."
-                    ]
+                    )]
             if wait:
                 embedded = self._embed()
                 if report is not None:

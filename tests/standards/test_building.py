@@ -76,7 +76,7 @@ def test_the_first_search_of_a_fresh_index_does_not_wait_for_the_embedding(gated
 
 
 def test_a_keyword_search_is_never_partial(gated):
-    index, embedder = gated
+    index, _ = gated
     response = index.search("jitter", mode="keyword", wait=False)
     assert not response.partial
     assert response.results[0].path == "failure-handling/retries-backoff.md"
