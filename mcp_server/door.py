@@ -175,7 +175,8 @@ class RemoteIndex:
     def __init__(self, server: TeamServer) -> None:
         self.server = server
 
-    def search(self, query: str, n_results: int = 3) -> SearchResponse:
+    def search(self, query: str, n_results: int = 3, *, wait: bool = False) -> SearchResponse:
+        """The server's answer; it never waits for its own index build (`wait` is ignored)."""
         return SearchResponse.model_validate(
             self.server.call("search_standards", {"query": query, "n_results": n_results}))
 
