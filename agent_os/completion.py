@@ -14,6 +14,7 @@ from . import views
 from .context import Context, current, definition
 from .errors import EvidenceRejected, GateClosed, SessionComplete, WrongPhase
 from .evidence import CheckContext, check_evidence
+from .verification import Recording
 from .execution import expand_tasks_md
 from .gating import advance, gate, policy, settle_gate
 from .lifecycle import phase_record
@@ -39,6 +40,9 @@ def complete_phase(ctx: Context, session_id: str, phase: int | str, evidence: An
     assert cur is not None
     _check_order(ctx, rec, target, cur)
     phase_def = definition(target)
+    # Noting what the check reads keeps those files' blob SHAs with the checkpoint, so a
+    # later commit is re-verified without downloading what did not change.
+    source = Recording(source)
     result = check_evidence(phase_def.checkpoint, evidence,
                             CheckContext(files=source, spec_dir=rec.spec_dir, tasks_section=target.tasks_section))
     failures = list(result.failures)
@@ -70,7 +74,7 @@ def complete_phase(ctx: Context, session_id: str, phase: int | str, evidence: An
             ctx.bump(fresh)
             if expansion is not None:
                 ctx.store.replace_phases_from(rec.id, nxt.number, expansion)
-            ctx.store.add_event(rec.id, "evidence_accepted", target.number)
+            ctx.store.add_event(rec.id, "evidence_accepted", target.number, files=source.hashes())
             if phase_def.gate is not None:
                 ctx.store.set_phase_state(rec.id, target.number, "awaiting_approval", now())
                 ctx.store.add_event(rec.id, "gate_waiting", target.number,

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import approvals, completion, lifecycle, pull_requests, reading
+from . import approvals, completion, lifecycle, pull_requests, reading, verification
 from . import files as filesource
 from . import views
 from .authoring import build_definition, write_workflow
 from .context import Context, Listener
 from .definitions import Workflow
 from .errors import InputError, NotFoundError
+from .paths import check_sha
 from .gating import gate as _gate
 from .project import GatePolicyConfig, Project
 from .registry import Registry, summary
@@ -98,9 +99,10 @@ class Engine:
     # sessions ----------------------------------------------------------------------------
 
     def start(self, workflow: str, target: str, *, author: str | None = None,
-              files: filesource.FileSource | None = None) -> views.StartResult:
-        """Start `workflow` on `target`, or resume the open session of that workflow and target."""
-        return lifecycle.start(self.ctx, workflow, target, author=author, files=files)
+              files: filesource.FileSource | None = None, repository: str | None = None) -> views.StartResult:
+        """Start `workflow` on `target` (in `repository`, when known), or resume the open session
+        of that workflow and target."""
+        return lifecycle.start(self.ctx, workflow, target, author=author, files=files, repository=repository)
 
     def state(self, session_id: str) -> views.SessionState:
         """Everything about a session: phases, gates, evidence results, linked PRs."""
@@ -165,9 +167,15 @@ class Engine:
         """Sessions linked to a pull request."""
         return self.store.sessions_for_pull_request(repository, number)
 
-    def session_for_spec_dir(self, spec_dir: str) -> str | None:
-        """The most recent session working in `spec_dir` (relative to the project root)."""
-        return pull_requests.session_for_spec_dir(self.ctx, spec_dir)
+    def session_for_spec_dir(self, spec_dir: str, repository: str | None = None) -> str | None:
+        """The most recent session working in `spec_dir` (of `repository`, if given)."""
+        return pull_requests.session_for_spec_dir(self.ctx, spec_dir, repository)
+
+    def reverify(self, session_id: str, files: filesource.FileSource, commit: str) -> list[int]:
+        """Check every completed phase again at `commit` of the session's pull request (read
+        through `files`); the verdicts show in the session's state. Returns the phases that
+        no longer pass. Files whose blob SHA is the checkpoint's are not read at all."""
+        return verification.reverify_session(self.ctx, session_id, files, check_sha(commit))
 
     def record_review_comment(self, session_id: str, comment: views.ReviewCommentInput) -> bool:
         """Record a review comment on one of the session's spec files (False: not a spec file's)."""

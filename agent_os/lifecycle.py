@@ -14,7 +14,7 @@ from . import views
 from .context import Context
 from .definitions import Phase, Workflow
 from .errors import InputError, NotFoundError, Refused
-from .paths import new_session_id, slugify, spec_dir_for, spec_dir_named
+from .paths import check_repository, new_session_id, slugify, spec_dir_for, spec_dir_named
 from .project import SPECS_DIR
 from .reading import current_view, state
 from .records import PhaseRecord, SessionRecord, now
@@ -23,19 +23,24 @@ log = logging.getLogger(__name__)
 
 
 def start(ctx: Context, workflow: str, target: str, *, author: str | None = None,
-          files: filesource.FileSource | None = None) -> views.StartResult:
+          files: filesource.FileSource | None = None, repository: str | None = None) -> views.StartResult:
     """Start `workflow` on `target`, or resume the open session of that workflow and target.
 
     `files` is where the project is read (default: the context's source); a new spec
     directory is created only in a source that can write (the solo working tree).
+    `repository` ("owner/name") is the repository the session works in, when known (a
+    team server holds many): the same target in two repositories is two sessions.
     """
     wf = ctx.registry.load(workflow)
     source = files if files is not None else ctx.files
+    repository = check_repository(repository) if repository is not None else None
     if wf.target == "existing_spec":
         spec_rel, key = _existing_spec(target, source)
     else:
         key = slugify(target)
         spec_rel = None
+    if repository:
+        key = f"{repository.lower()}:{key}"
     existing = ctx.store.open_session_for(wf.name, key)
     if existing is not None:
         return _resumed(ctx, existing.id)
@@ -46,7 +51,7 @@ def start(ctx: Context, workflow: str, target: str, *, author: str | None = None
     session_id = new_session_id()
     at = now()
     rec = SessionRecord(session_id, wf.name, wf.version, target.strip(), key, spec_rel, "active", author, None,
-                        None, 0, at, at)
+                        None, 0, at, at, repository=repository)
     phases = [phase_record(session_id, i, wf, p, at) for i, p in enumerate(wf.phases)]
     if isinstance(source, filesource.WritableSource):
         source.make_dir(spec_rel)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from . import views
 from .changes import Change, changing
 from .context import Context, current
-from .errors import InputError
+from .errors import InputError, Refused
 from .files import inside, normalise
 from .gating import threads
 from .paths import check_repository, check_sha
@@ -30,6 +30,9 @@ def link_pull_request(ctx: Context, session_id: str, repository: str, number: in
         check_sha(head_sha)
     with changing(ctx, session_id, "pull_request_linked") as change:
         rec = change.rec
+        if rec.repository and rec.repository.lower() != repository.lower():
+            raise Refused(f"Session {rec.id} works in {rec.repository}, not {repository}.",
+                          hint=f"Link a pull request of {rec.repository}, or start a session in {repository}.")
         new = ctx.store.upsert_pull_request(PullRequestRecord(rec.id, repository, number, head_sha, author,
                                                               source, now()))
         fields = {}
@@ -65,9 +68,11 @@ def _move_head(change: Change, head_sha: str) -> None:
         change.event("head_changed", head_sha=head_sha)
 
 
-def session_for_spec_dir(ctx: Context, spec_dir: str) -> str | None:
-    """The most recent session working in `spec_dir` (relative to the project root)."""
-    found = ctx.store.sessions_for_spec_dir(spec_dir.strip().strip("/"))
+def session_for_spec_dir(ctx: Context, spec_dir: str, repository: str | None = None) -> str | None:
+    """The most recent session working in `spec_dir` (relative to the project root); with
+    `repository`, only a session of that repository (or of none yet)."""
+    found = [s for s in ctx.store.sessions_for_spec_dir(spec_dir.strip().strip("/"))
+             if repository is None or not s.repository or s.repository.lower() == repository.lower()]
     return found[0].id if found else None
 
 

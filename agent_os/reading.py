@@ -12,6 +12,7 @@ from .context import Context, current, definition
 from .errors import InputError, NotFoundError, SessionComplete
 from .gating import gate_view, policy
 from .records import PhaseRecord, PullRequestRecord, SessionRecord, SubmissionRecord
+from .verification import latest_verifications, verification_view
 
 
 def state(ctx: Context, session_id: str) -> views.SessionState:
@@ -20,6 +21,7 @@ def state(ctx: Context, session_id: str) -> views.SessionState:
     phases = ctx.store.phases(rec.id)
     subs = ctx.store.submissions(rec.id)
     cur = current(phases)
+    verified = latest_verifications(ctx.store.events(rec.id))
     summaries = []
     for p in phases:
         last = next((s for s in reversed(subs) if s.phase == p.number), None)
@@ -31,6 +33,7 @@ def state(ctx: Context, session_id: str) -> views.SessionState:
             has_gate=phase.gate is not None, gate=gate,
             last_submission=submission_view(last) if last else None,
             started_at=p.started_at, completed_at=p.completed_at,
+            verification=verification_view(verified.get(p.number)),
         ))
     return views.SessionState(
         session_id=rec.id, workflow=rec.workflow, workflow_version=rec.workflow_version, target=rec.target,

@@ -71,6 +71,18 @@ class PullRequestView(_View):
     source: str
 
 
+class VerificationView(_View):
+    """A completed phase checked again at a later commit of its pull request."""
+
+    commit: str
+    passed: bool
+    failures: list[Failure] = []
+    rechecked: bool = Field(default=False, description="False: every file the checkpoint read was unchanged.")
+    changed: list[str] = []
+    missing: list[str] = []
+    at: datetime
+
+
 class PhaseSummary(_View):
     """A phase as the session sees it."""
 
@@ -84,6 +96,8 @@ class PhaseSummary(_View):
     last_submission: SubmissionView | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    verification: VerificationView | None = Field(
+        default=None, description="The latest re-verification at the pull request's head, if any.")
 
 
 class SessionState(_View):

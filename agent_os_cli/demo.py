@@ -100,6 +100,9 @@ SPEC_FILES: dict[int, list[str]] = {0: [], 1: ["srd.md"], 2: ["specs.md"], 3: ["
 """The spec files each phase of spec_creation_v1 checks, written just before it completes."""
 
 
+DEMO_APP_FILES = ("README.md", "app/users/models.py")
+
+
 def write_demo_project(root: Path) -> None:
     """The small application the agent is writing a spec for (phase 0 reviews these files)."""
     (root / "README.md").write_text("# Acme API\n\nA small web API; every endpoint is open today.\n",
@@ -244,8 +247,10 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
             ok, data = await call("complete_phase", session_id=sid, phase=number, evidence=demo_evidence(number))
             narrator.step(f"Phase {number} {title}: evidence accepted", ok, "" if ok else str(data)[:120])
 
-        pr_head["sha"] = gh.push(REPO, pr.number, {f"{spec_rel}/{n}": _spec_file(n)
-                                                  for names in SPEC_FILES.values() for n in names})
+        # The PR carries every file the checkpoints read: the bot re-verifies them at its head.
+        carried = {rel: (project_dir / rel).read_text(encoding="utf-8") for rel in DEMO_APP_FILES}
+        pr_head["sha"] = gh.push(REPO, pr.number, {**carried, **{f"{spec_rel}/{n}": _spec_file(n)
+                                                                for names in SPEC_FILES.values() for n in names}})
         evidence5 = {**demo_evidence(5), "pull_request": f"{REPO}#{pr.number}"}
         ok, done = await call("complete_phase", session_id=sid, phase=5, evidence=evidence5)
         waiting = ok and done["phase_state"] == "awaiting_approval"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent_os.paths import is_session_id
-from agent_os.report import gate_markdown, phase_markdown, state_word
+from agent_os.report import failures_markdown, gate_markdown, phase_markdown, state_word
 from agent_os.views import PhaseSummary, SessionState
 
 OVERALL = "Agent OS"
@@ -93,7 +93,16 @@ def phase_check_name(session: SessionState, phase: PhaseSummary, prefixed: bool)
     return f"{OVERALL} / {middle}{phase.number} {phase.title}"
 
 
+def no_longer_passes(phase: PhaseSummary) -> bool:
+    """Whether a phase that passed fails when re-verified at the PR's head."""
+    v = phase.verification
+    return v is not None and not v.passed and phase.state in ("complete", "awaiting_approval")
+
+
 def _phase_status(phase: PhaseSummary) -> tuple[str, str | None, str]:
+    if no_longer_passes(phase):
+        v = phase.verification
+        return "completed", "failure", f"No longer passes at {v.commit[:7]} ({len(v.failures)} problem(s))"
     if phase.state == "complete":
         return "completed", "success", "Complete"
     if phase.state == "awaiting_approval":
@@ -114,12 +123,24 @@ def phase_check(session: SessionState, phase: PhaseSummary, *, prefixed: bool, p
                f"{phase.title} ({state_word(phase.state)})."]
     if phase.gate is not None and phase.state == "awaiting_approval":
         summary.append(f"A person approves this phase by approving the pull request. {phase.gate.policy}")
+    text = phase_markdown(phase)
+    v = phase.verification
+    if v is not None:
+        how = "re-checked" if v.rechecked else "every file its checkpoint read is unchanged"
+        summary.append(f"Verified at commit `{v.commit[:7]}` ({how}).")
+        if not v.passed:
+            missing = "".join(f"\n- `{m}` is not in the pull request" for m in v.missing)
+            summary.append("The files at that commit no longer pass the checkpoint: fix them and push."
+                           + (f"\n{missing}" if missing else ""))
+            text = failures_markdown(v.failures) + "\n\n" + text
+    elif phase.state in ("complete", "awaiting_approval"):
+        summary.append("Verified on the files sent with the checkpoint.")
     if url:
         summary.append(f"[Session {session.session_id}]({url})")
     return CheckSpec(
         name=phase_check_name(session, phase, prefixed),
         status=status, conclusion=conclusion, title=title,
-        summary="\n\n".join(summary), text=phase_markdown(phase),
+        summary="\n\n".join(summary), text=text,
         external_id=external_id([session.session_id], phase.number), details_url=url,
         session_ids=[session.session_id],
     )
@@ -127,18 +148,24 @@ def phase_check(session: SessionState, phase: PhaseSummary, *, prefixed: bool, p
 
 def overall_check(sessions: list[SessionState], *, public_url: str) -> CheckSpec:
     """The overall `Agent OS` check: success only when every linked session is complete."""
-    lines, waiting, refused = [], [], False
+    lines, waiting, refused, broken = [], [], False, []
     for s in sessions:
         done = sum(p.state == "complete" for p in s.phases)
         url = session_url(public_url, s.session_id)
         name = f"[{s.workflow} · {s.target}]({url})" if url else f"{s.workflow} · {s.target}"
         lines.append(f"- {name}: {done} of {len(s.phases)} phases complete; {s.next_step}")
         for p in s.phases:
-            if p.state == "awaiting_approval":
+            if no_longer_passes(p):
+                broken.append(p)
+            elif p.state == "awaiting_approval":
                 waiting.append((s, p))
             if p.state == "active" and p.last_submission is not None and not p.last_submission.accepted:
                 refused = True
-    if sessions and all(s.status == "complete" for s in sessions):
+    if broken:
+        p = broken[0]
+        status, conclusion = "completed", "failure"
+        title = f"Phase {p.number} {p.title} no longer passes at {p.verification.commit[:7]}"
+    elif sessions and all(s.status == "complete" for s in sessions):
         status, conclusion, title = "completed", "success", "Every workflow phase is complete"
     elif waiting:
         s, p = waiting[0]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from agent_os.snapshot import blob_sha, repo_path
+from agent_os.files import FileMissing, blob_sha, normalise
 
 MAX_CACHE_BYTES = 64_000_000
 MAX_TREES = 4096
@@ -105,9 +105,7 @@ class CommitFiles:
 
     def entry(self, path: str) -> Entry | None:
         """The tree entry at `path` (None if absent); the root is a tree entry named ''."""
-        clean = "" if path.strip("/") in ("", ".") else repo_path(path)
-        if clean is None:
-            return None
+        clean = normalise(path)  # PathOutside for a path that leaves the repository
         current = Entry("", "tree", self.sha, None)
         for part in PurePosixPath(clean).parts if clean else ():
             if current.type != "tree":
@@ -118,10 +116,16 @@ class CommitFiles:
             current = found
         return current
 
-    def blob_sha(self, path: str) -> str | None:
-        """The git blob SHA of the file at `path` (None if no such file)."""
+    def _blob(self, path: str) -> Entry:
         e = self.entry(path)
-        return e.sha if e is not None and e.type == "blob" else None
+        if e is None or e.type != "blob":
+            raise FileMissing(f"No file at {normalise(path) or '.'} in {self.repo} at commit {self.sha[:7]}.",
+                              hint="Commit and push the file, then try again.")
+        return e
+
+    def blob_sha(self, path: str) -> str:
+        """The git blob SHA of the file at `path`, from the tree: nothing is downloaded."""
+        return self._blob(path).sha
 
     # the file-source operations ---------------------------------------------------------------
 
@@ -136,27 +140,29 @@ class CommitFiles:
         e = self.entry(path)
         return e is not None and e.type == "tree"
 
-    def size(self, path: str) -> int | None:
-        e = self.entry(path)
-        if e is None or e.type != "blob":
-            return None
+    def is_symlink(self, path: str) -> bool:
+        normalise(path)
+        return False  # symlinks are blobs of mode 120000 in git; read as their target text
+
+    def size(self, path: str) -> int:
+        e = self._blob(path)
         return e.size if e.size is not None else len(self.read_bytes(path))
 
     def list_dir(self, path: str) -> list[str]:
-        """Names in the folder at `path` (empty if it is not a folder)."""
+        """Names in the folder at `path`."""
         e = self.entry(path)
-        return sorted(self._tree(e.sha)) if e is not None and e.type == "tree" else []
+        if e is None or e.type != "tree":
+            raise FileMissing(f"No folder at {normalise(path) or '.'} in {self.repo} at commit {self.sha[:7]}.")
+        return sorted(self._tree(e.sha))
 
     def read_bytes(self, path: str) -> bytes:
-        """The file's bytes; FileNotFoundError if there is no file at `path`."""
-        e = self.entry(path)
-        if e is None or e.type != "blob":
-            raise FileNotFoundError(path)
+        """The file's bytes, from the cache when its blob SHA is known there."""
+        e = self._blob(path)
         data = self.cache.blob(e.sha)
         if data is None:
             raw = self._get(f"/repos/{self.repo}/git/blobs/{e.sha}")
             if not isinstance(raw, dict):
-                raise FileNotFoundError(path)
+                raise FileMissing(f"The blob of {path} ({e.sha[:7]}) is not in {self.repo}.")
             content = str(raw.get("content", ""))
             data = base64.b64decode(content) if raw.get("encoding", "base64") == "base64" else content.encode()
             self.cache.put_blob(data, e.sha)

@@ -7,11 +7,13 @@ handlers a recording fake of `GitHubPort` (tests/botfake.py) instead of two serv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent_os.files import FileSource
 from agent_os.project import ProjectConfig
 
+from .commit_files import CommitFiles, ObjectCache
 from .github import GitHubApp
 from .outbox import Outbox, sync_key
 from .repo_config import read_config
@@ -28,6 +30,7 @@ class GitHubPort(Protocol):
     def permission(self, repo: str, login: str) -> dict[str, Any] | None: ...
     def pull(self, repo: str, number: int) -> dict[str, Any]: ...
     def reviews(self, repo: str, number: int) -> list[dict[str, Any]]: ...
+    def files_at(self, repo: str, sha: str) -> FileSource: ...
 
     # writes (queued)
     def sync_checks(self, repo: str, number: int) -> None: ...
@@ -49,6 +52,7 @@ class LiveGitHub:
     github: GitHubApp
     outbox: Outbox
     store: BotStore
+    objects: ObjectCache = field(default_factory=ObjectCache)  # git trees and blobs, by SHA
 
     def _inst(self, repo: str) -> int:
         return self.outbox.installation_for(repo)
@@ -79,6 +83,10 @@ class LiveGitHub:
     def reviews(self, repo: str, number: int) -> list[dict[str, Any]]:
         """Every review of the PR, oldest first."""
         return self.github.paginate(self._inst(repo), f"/repos/{repo}/pulls/{number}/reviews")
+
+    def files_at(self, repo: str, sha: str) -> FileSource:
+        """The repository's files at commit `sha`, read through git trees and blobs (cached by SHA)."""
+        return CommitFiles(lambda url: self.github.get_or_none(self._inst(repo), url), repo, sha, self.objects)
 
     def sync_checks(self, repo: str, number: int) -> None:
         """Queue bringing the PR's check runs up to date."""

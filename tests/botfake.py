@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_os.engine import Engine
+from agent_os.files import FileSource, Snapshot
 from agent_os.project import Project, ProjectConfig, parse_config
 from bot.events import Event
 from bot.github import GitHubCallError
@@ -39,6 +40,7 @@ class RecordingGitHub:
     status_comments: set[tuple[str, int]] = field(default_factory=set)
     runs: dict[int, list[str]] = field(default_factory=dict)  # check run id -> sessions it shows
     calls: list[tuple[Any, ...]] = field(default_factory=list)
+    tree: FileSource | None = None  # what files_at answers (the harness: the project's working tree)
 
     WRITES = ("sync_checks", "sync_unlinked", "update_status_comment", "reply", "recheck")
 
@@ -73,6 +75,10 @@ class RecordingGitHub:
         if role is None:
             return None
         return {"permission": "write" if role == "maintain" else role, "role_name": role}
+
+    def files_at(self, repo: str, sha: str) -> FileSource:
+        self.calls.append(("files_at", repo, sha))
+        return self.tree if self.tree is not None else Snapshot({})
 
     def pull(self, repo: str, number: int) -> dict[str, Any]:
         self.calls.append(("pull", repo, number))
@@ -197,6 +203,6 @@ class Harness:
 
 def harness(root: Path) -> Harness:
     engine = Engine.open(Project.open(root))
-    github = RecordingGitHub()
+    github = RecordingGitHub(tree=engine.files)
     settings = Settings(app_id=APP_ID, webhook_secret="s", github_url="http://github.invalid")
     return Harness(engine, github, Handlers(engine, github, settings))

@@ -60,6 +60,16 @@ def spec_files(spec_dir: str) -> dict[str, str]:
     return {f"{spec_dir}/{n}": (DEMO_SPEC / n).read_text() for names in SPEC_FILES.values() for n in names}
 
 
+def pr_files(engine: Engine, session_id: str) -> dict[str, str]:
+    """What a PR carrying the session's work holds: the demo app and the spec files."""
+    from agent_os_cli.demo import DEMO_APP_FILES
+
+    root, spec_dir = engine.project.root, engine.state(session_id).spec_dir
+    files = {rel: (root / rel).read_text() for rel in DEMO_APP_FILES if (root / rel).is_file()}
+    files.update({f"{spec_dir}/{p.name}": p.read_text() for p in (root / spec_dir).glob("*.md")})
+    return files
+
+
 def run_to_gate(engine: Engine, session_id: str) -> None:
     """Complete phases 0-5 of spec_creation_v1 with the demo's files and evidence."""
     target = engine.project.root / engine.state(session_id).spec_dir

@@ -40,7 +40,7 @@ def on_pull_request(event: Event, ctx: Context) -> str:
     if event.action in ("opened", "reopened", "synchronize"):
         changed = github.changed_files(repo, pr.number)
         for spec_dir in spec_dirs_in(changed):
-            sid = engine.session_for_spec_dir(spec_dir)
+            sid = engine.session_for_spec_dir(spec_dir, repo)
             if sid:
                 wanted.setdefault(sid, "spec_files")
     newly: set[str] = set()
@@ -58,6 +58,8 @@ def on_pull_request(event: Event, ctx: Context) -> str:
     for sid in linked - set(wanted):  # those in `wanted` were linked with the head above
         if pr.head.sha:
             engine.link_pull_request(sid, repo, pr.number, head_sha=pr.head.sha, source="webhook")
+    if pr.head.sha:
+        reverify(ctx, repo, pr.head.sha, linked)
     apply_gate_policy(ctx, repo, pr.base.ref, linked)
     if newly:
         backfill_reviews(ctx, repo, pr.number, newly)
@@ -65,6 +67,16 @@ def on_pull_request(event: Event, ctx: Context) -> str:
     if github.has_status_comment(repo, pr.number):
         github.update_status_comment(repo, pr.number)
     return f"linked {sorted(linked)}"
+
+
+def reverify(ctx: Context, repo: str, head: str, session_ids: set[str]) -> None:
+    """Check every completed phase of the sessions again at the PR's head commit: the PR is
+    the truth at merge time. Files the checkpoints read that did not change are not downloaded."""
+    files = ctx.github.files_at(repo, head)
+    for sid in sorted(session_ids):
+        broken = ctx.engine.reverify(sid, files, head)
+        if broken:
+            log.info("%s at %s: phase(s) %s no longer pass", sid, head[:7], broken)
 
 
 def gate_policy(ctx: Context, repo: str, base_ref: str) -> GatePolicyConfig | None:
@@ -111,6 +123,7 @@ def refresh(ctx: Context, repo: str, number: int, *, resend: bool = True) -> Non
     head = pull["head"]["sha"]
     for sid in sessions:
         ctx.engine.link_pull_request(sid, repo, number, head_sha=head, source="webhook")
+    reverify(ctx, repo, head, sessions)
     apply_gate_policy(ctx, repo, pull["base"]["ref"], sessions)
     backfill_reviews(ctx, repo, number, sessions)
     if resend:

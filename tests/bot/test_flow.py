@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from botkit import REPO, run_to_gate
+from botkit import REPO, pr_files, run_to_gate
 
 PHASES = ["0 Context gathering", "1 Requirements", "2 Technical design", "3 Task breakdown",
           "4 Implementation guidance", "5 Team review"]
@@ -15,6 +15,7 @@ def pr_at_gate(env, gates: str = "approvals: 1\n"):
     sid = env.engine.start("spec_creation_v1", "auth").session.session_id
     pr = env.gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}")
     run_to_gate(env.engine, sid)
+    env.gh.push(REPO, pr.number, pr_files(env.engine, sid))  # the PR carries what the checkpoints read
     return sid, pr
 
 
@@ -72,7 +73,7 @@ def test_push_reposts_checks_on_the_new_head_and_stale_approvals_lapse(env):
     old_head = pr.head_sha
     new_head = env.gh.push(REPO, pr.number, {"docs/x.md": "x\n"})
     env.drain()
-    assert [e.data["head_sha"] for e in env.engine.events(sid) if e.kind == "head_changed"] == [old_head, new_head]
+    assert [e.data["head_sha"] for e in env.engine.events(sid) if e.kind == "head_changed"][-2:] == [old_head, new_head]
     checks = env.checks(new_head)
     assert checks["Agent OS / 5 Team review"] == ("completed", "action_required")
     env.gh.submit_review(REPO, pr.number, "rev", "approved", commit_id=old_head)  # reviews the old head

@@ -258,8 +258,11 @@ def test_link_pull_request_validates_and_is_idempotent(engine: Engine):
             engine.link_pull_request(sid, repo, number)  # type: ignore[arg-type]
     engine.link_pull_request(sid, "acme/app", 7)
     engine.link_pull_request(sid, "acme/app", 7)
-    engine.link_pull_request(sid, "acme/other", 1)
-    assert [(p.repository, p.number) for p in engine.state(sid).pull_requests] == [("acme/app", 7), ("acme/other", 1)]
+    engine.link_pull_request(sid, "acme/app", 8)
+    # The first PR names the session's repository; another repository's PR never mixes in.
+    with pytest.raises(Refused, match="works in acme/app"):
+        engine.link_pull_request(sid, "acme/other", 1)
+    assert [(p.repository, p.number) for p in engine.state(sid).pull_requests] == [("acme/app", 7), ("acme/app", 8)]
     assert engine.sessions_for_pull_request("ACME/app", 7) == [sid]
 
 

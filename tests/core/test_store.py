@@ -10,7 +10,7 @@ import pytest
 
 from agent_os.db import Database
 from agent_os.engine import Engine
-from agent_os.errors import Conflict
+from agent_os.errors import Conflict, Refused
 from agent_os.project import Project
 from agent_os.schema import CORE_MIGRATIONS as MIGRATIONS
 from agent_os.sql_store import SQLSessionStore
@@ -70,7 +70,8 @@ def test_a_session_belongs_to_the_repository_of_its_first_pull_request(project: 
     sid = engine.start("notes_v1", "notes").session.session_id
     assert engine.state(sid).repository is None
     engine.link_pull_request(sid, "acme/webapp", 3)
-    engine.link_pull_request(sid, "acme/other", 4)
+    with pytest.raises(Refused):  # never mixed with another repository's
+        engine.link_pull_request(sid, "acme/other", 4)
     engine.close()
     reopened = Engine.open(project)
     assert reopened.state(sid).repository == "acme/webapp"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from team.gitfake import GitAPI, commit, init_repo
 
-from agent_os.snapshot import blob_sha
+from agent_os.files import FileMissing, FileSource, PathOutside, blob_sha
 from bot.commit_files import CommitFiles, ObjectCache
 
 
@@ -18,13 +18,16 @@ def test_reads_files_and_folders_at_a_commit(repo):
     sha = commit(repo, {".agent-os/specs/s/srd.md": "# SRD\n", "src/app.py": "x = 1\n"})
     commit(repo, {".agent-os/specs/s/srd.md": "# Changed later\n"})
     files = CommitFiles(GitAPI(repo), "acme/webapp", sha, ObjectCache())
+    assert isinstance(files, FileSource)
     assert files.read_text(".agent-os/specs/s/srd.md") == "# SRD\n"
     assert files.is_file("src/app.py") and files.is_dir("src") and not files.is_file("src")
     assert files.list_dir(".agent-os/specs/s") == ["srd.md"] and files.list_dir("") == [".agent-os", "src"]
     assert files.size("src/app.py") == 6 and files.blob_sha("src/app.py") == blob_sha(b"x = 1\n")
-    assert not files.exists("nope.md") and not files.exists("src/app.py/x") and not files.exists("../etc/passwd")
-    with pytest.raises(FileNotFoundError):
+    assert not files.exists("nope.md") and not files.exists("src/app.py/x")
+    with pytest.raises(FileMissing):
         files.read_bytes("src")
+    with pytest.raises(PathOutside):
+        files.exists("../etc/passwd")
 
 
 def test_unchanged_files_are_never_downloaded_again(repo):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from botkit import REPO, SECRET, make_settings, run_to_gate, wait_until
+from botkit import REPO, SECRET, make_settings, pr_files, run_to_gate, wait_until
 
 from agent_os.engine import Engine
 from agent_os.project import Project
@@ -123,7 +123,8 @@ def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
 
         server = _serve(tmp_path, gh, port, key)
         try:
-            pr = gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}")
+            pr = gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}",
+                                      files=pr_files(engine, sid))
             wait_until(lambda: "Agent OS" in gh.check_runs(REPO, pr.head_sha), timeout=30, what="the checks")
             # GitHub starts failing every write; the approval still lands in the store.
             gh.inject("*", "/repos/*/check-runs*", 503, times=10_000)
