@@ -117,12 +117,33 @@ def _existing_spec(target: str, source: filesource.FileSource) -> tuple[str, str
 
 
 def _require_approved(ctx: Context, spec_rel: str, workflow: str) -> None:
-    for s in ctx.store.sessions_for_spec_dir(spec_rel):
-        if s.workflow != workflow and s.status != "complete":
+    """Provenance: a spec is approved only if the session that wrote it passed a gate people approved.
+
+    A hand-made directory, or the output of a workflow without a gate, is not.
+    """
+    writers = [s for s in ctx.store.sessions_for_spec_dir(spec_rel) if s.workflow != workflow]
+    for s in writers:
+        if s.status != "complete":
             raise Refused(
                 f"The spec in {spec_rel} is not approved yet: session {s.id} ({s.workflow}) is still open.",
                 hint=f"Finish that session first (get_workflow_state('{s.id}')).",
             )
+    if any(_approved(ctx, s.id) for s in writers):
+        return
+    write_it = ("Write the spec with spec_creation_v1 (or a workflow whose review phase has a gate) and have a "
+                "reviewer approve it; then start this workflow on it.")
+    if writers:
+        names = ", ".join(f"{s.id} ({s.workflow})" for s in writers)
+        raise Refused(f"The spec in {spec_rel} is not approved: the session that wrote it, {names}, passed no "
+                      "gate a person approved (its workflow has no review gate).", hint=write_it)
+    raise Refused(f"The spec in {spec_rel} is not approved: no workflow session wrote it, so nobody reviewed it.",
+                  hint=write_it)
+
+
+def _approved(ctx: Context, session_id: str) -> bool:
+    # A gate passes with the approvals that opened it recorded on the event; a gate
+    # needing none (approvals: 0) is no person's approval.
+    return any(e.kind == "gate_passed" and e.data.get("approvals") for e in ctx.store.events(session_id))
 
 
 def phase_record(session_id: str, number: int, wf: Workflow, phase: Phase, at: datetime,

@@ -105,6 +105,22 @@ def write_notes(engine: Engine, session_id: str, items: int = 2) -> None:
 
 
 GOOD_WRITE = {"notes_file": "notes.md", "items": 2}
+SUMMARY = {"summary": "Checked every note against the source."}
+
+
+def approved_spec(engine: Engine, target: str, tasks_md: str | None = None) -> str:
+    """The spec directory of a notes_v1 session run through its review gate and approved
+    (what an existing_spec workflow starts from); `tasks_md` is written into it."""
+    sid = engine.start("notes_v1", target).session.session_id
+    write_notes(engine, sid)
+    engine.complete_phase(sid, 0, GOOD_WRITE)
+    engine.complete_phase(sid, 1, SUMMARY)
+    engine.complete_phase(sid, 2, SUMMARY)
+    engine.approve(sid, by="reviewer")
+    spec_dir = engine.state(sid).spec_dir
+    if tasks_md is not None:
+        (engine.project.root / spec_dir / "tasks.md").write_text(tasks_md, encoding="utf-8")
+    return spec_dir
 
 
 def two_workflow_project(root: Path):

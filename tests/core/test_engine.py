@@ -20,7 +20,7 @@ from agent_os.errors import (
 )
 from agent_os.project import Project
 
-from support import GOOD_WRITE, TASKS_MD, write_notes
+from support import GOOD_WRITE, TASKS_MD, approved_spec, write_notes, write_workflow
 
 SUMMARY = {"summary": "Checked every note against the source."}
 
@@ -331,10 +331,9 @@ def test_a_webhook_landing_during_the_check_does_not_refuse_the_submission(engin
 
 
 def test_execution_phases_are_built_from_tasks_md(engine: Engine):
-    spec = engine.project.specs_dir / "2026-01-01-login"
-    spec.mkdir(parents=True)
-    (spec / "tasks.md").write_text(TASKS_MD, encoding="utf-8")
-    start = engine.start("build_v1", ".agent-os/specs/2026-01-01-login")
+    spec_dir = approved_spec(engine, "login", TASKS_MD)
+    spec = engine.project.root / spec_dir
+    start = engine.start("build_v1", spec_dir)
     sid = start.session.session_id
     assert engine.start("build_v1", "login").resumed  # found again by its name
     engine.complete_phase(sid, 0, {"read": True})
@@ -355,9 +354,7 @@ def test_execution_phases_are_built_from_tasks_md(engine: Engine):
 
 
 def test_execution_refuses_a_tasks_md_without_phases(engine: Engine):
-    spec = engine.project.specs_dir / "2026-01-01-empty"
-    spec.mkdir(parents=True)
-    (spec / "tasks.md").write_text("# Tasks\n\nNothing here.\n", encoding="utf-8")
+    approved_spec(engine, "empty", "# Tasks\n\nNothing here.\n")
     sid = engine.start("build_v1", "empty").session.session_id
     with pytest.raises(EvidenceRejected, match="Phase N"):
         engine.complete_phase(sid, 0, {"read": True})
@@ -375,6 +372,38 @@ def test_execution_refuses_a_spec_still_being_written(engine: Engine):
     sid = engine.start("notes_v1", "login").session.session_id
     with pytest.raises(Refused, match="not approved"):
         engine.start("build_v1", engine.state(sid).spec_dir)
+
+
+def test_execution_starts_only_on_a_spec_people_approved_through_a_gate(engine: Engine):
+    """Before, any spec directory with no open session counted as approved."""
+    hand_made = engine.project.specs_dir / "2026-01-01-forged"
+    hand_made.mkdir(parents=True)
+    (hand_made / "tasks.md").write_text(TASKS_MD, encoding="utf-8")
+    with pytest.raises(Refused, match="no workflow session wrote it") as refused:
+        engine.start("build_v1", "forged")
+    assert "spec_creation_v1" in refused.value.hint
+    write_workflow(engine.project.root, """
+name: draft_v1
+version: 1
+description: Write a draft, no review.
+phases:
+  - id: write
+    title: Write
+    instructions: phases/write.md
+    checkpoint:
+      evidence:
+        summary: {type: string, min_length: 10}
+""")
+    sid = engine.start("draft_v1", "gateless").session.session_id
+    engine.complete_phase(sid, 0, SUMMARY)
+    assert engine.state(sid).status == "complete"
+    spec_dir = engine.state(sid).spec_dir
+    (engine.project.root / spec_dir / "tasks.md").write_text(TASKS_MD, encoding="utf-8")
+    with pytest.raises(Refused, match=f"{sid} \\(draft_v1\\), passed no gate a person approved"):
+        engine.start("build_v1", spec_dir)
+    assert [s.workflow for s in engine.list_sessions()] == ["draft_v1"]  # nothing started
+    approved = approved_spec(engine, "login", TASKS_MD)
+    assert not engine.start("build_v1", approved).resumed
 
 
 def test_get_task(engine: Engine):

@@ -13,7 +13,7 @@ import pytest
 from agent_os.engine import Engine
 from agent_os.errors import EvidenceRejected
 from agent_os.files import FileMissing, PathOutside, Snapshot, WorkingTree, blob_sha, normalise, snapshot_of
-from support import GOOD_WRITE, TASKS_MD
+from support import GOOD_WRITE, TASKS_MD, approved_spec
 
 
 @pytest.fixture
@@ -103,11 +103,11 @@ def test_a_checkpoint_is_checked_against_the_snapshot_not_the_disk(engine: Engin
 
 
 def test_start_and_expansion_read_through_the_given_source(engine: Engine):
-    spec_dir = ".agent-os/specs/2026-01-01-login"
+    spec_dir = approved_spec(engine, "login")  # approved, its tasks.md only in the snapshot
     snap = Snapshot({f"{spec_dir}/tasks.md": TASKS_MD.encode()})
     sid = engine.start("build_v1", "login", files=snap).session.session_id
     assert engine.state(sid).spec_dir == spec_dir
-    assert not (engine.project.root / spec_dir).exists()  # a snapshot is never written to
+    assert not (engine.project.root / spec_dir / "tasks.md").exists()  # a snapshot is never written to
     engine.complete_phase(sid, 0, {"read": True}, files=snap)
     assert [p.title for p in engine.state(sid).phases][1:3] == ["Data model", "Login endpoint"]
 
