@@ -17,14 +17,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from mcp.server.transport_security import TransportSecuritySettings
 
 from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os.tokens import TokenStore
 
-from bot.app import Bot
+from bot.app import Bot, database_health
 from bot.metrics import Metrics
 from bot.pages import pages_router
 from bot.settings import Settings
@@ -58,7 +58,10 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
                        public_url=settings.public_url or f"http://{host}", warm_index=True,
                        on_tool_call=lambda tool, ok: metrics.tool_calls.labels(tool, "ok" if ok else "error").inc())
     security = None if host in LOOPBACK else TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", host=host, transport_security=security)
+    # On PostgreSQL several replicas may answer /mcp: stateless streamable HTTP keeps no MCP
+    # session in one process's memory, so any replica answers any request.
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", host=host, transport_security=security,
+                                      stateless_http=engine.db.is_postgres)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -83,15 +86,18 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
         return RedirectResponse("/sessions")
 
     @app.get("/healthz")
-    def healthz() -> dict[str, object]:
-        pending = len(bot.store.outbox("pending")) if bot else 0
-        return {"ok": True, "github_app": bot is not None, "outbox_pending": pending,
-                "sessions": len(engine.list_sessions())}
+    def healthz() -> Response:
+        database = database_health(engine.db)
+        if not database["ok"]:
+            return JSONResponse({"ok": False, "database": database}, status_code=503)
+        pending = bot.store.pending_count() if bot else 0
+        return JSONResponse({"ok": True, "github_app": bot is not None, "outbox_pending": pending,
+                             "sessions": len(engine.list_sessions()), "database": database})
 
     @app.get("/metrics")
     def prometheus() -> Response:
         if bot is not None:
-            metrics.outbox_depth.set(len(bot.store.outbox("pending")))
+            metrics.outbox_depth.set(bot.store.pending_count())
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     # Last, so the routes above win: the MCP app answers /mcp (and 404s anything else).

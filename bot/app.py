@@ -10,8 +10,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
 
 from agent_os.engine import Engine
 
@@ -102,8 +104,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(bot.router())
 
     @app.get("/healthz")
-    def healthz() -> dict[str, object]:
-        return {"ok": True, "outbox_pending": len(bot.store.outbox("pending"))}
+    def healthz() -> Response:
+        database = database_health(engine.db)
+        if not database["ok"]:
+            return JSONResponse({"ok": False, "database": database}, status_code=503)
+        return JSONResponse({"ok": True, "outbox_pending": bot.store.pending_count(), "database": database})
 
     app.state.bot = bot
     return app
+
+
+def database_health(db: Any) -> dict[str, object]:
+    """Whether the session database answers, which kind it is and how fast (for /healthz)."""
+    try:
+        seconds = db.ping()
+    except Exception as exc:  # noqa: BLE001 - reported, not raised: this is the health check
+        return {"ok": False, "dialect": db.dialect, "error": str(exc).splitlines()[0][:200]}
+    return {"ok": True, "dialect": db.dialect, "ping_ms": round(seconds * 1000, 2)}

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text
 
 from agent_os import dialects
 from agent_os.db import Database
@@ -38,6 +38,10 @@ from .tables import (
     pr_notes,
     status_comments,
 )
+
+# A literal, not a bound parameter: PostgreSQL matches ON CONFLICT's WHERE to the partial
+# unique index only when it can read the condition (a prepared statement's $1 it cannot).
+PENDING = text("status = 'pending'")
 
 WORK_CHANNEL = "agent_os_bot_work"
 """NOTIFY channel: a delivery or outbox item is waiting (replicas LISTEN on it)."""
@@ -213,12 +217,12 @@ class BotStore:
                                                      updated_at=at, pr_key=pr)
             if once:
                 insert = insert.on_conflict_do_nothing(index_elements=["idem_key"],
-                                                       index_where=t.c.status == "pending")
+                                                       index_where=PENDING)
             else:
                 # Bumping the version even for an equal payload matters: a sync computes what to
                 # send when it runs, so a change during a send must trigger one more send.
                 insert = insert.on_conflict_do_update(
-                    index_elements=["idem_key"], index_where=t.c.status == "pending",
+                    index_elements=["idem_key"], index_where=PENDING,
                     set_={"payload": body, "version": t.c.version + 1, "updated_at": at})
             conn.execute(insert)
             self.db.notify(WORK_CHANNEL)

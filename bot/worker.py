@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 
 from agent_os.errors import AgentOSError
 
@@ -26,6 +27,10 @@ from .settings import Settings
 from .store import BotStore, Delivery
 
 log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """The delivery's lease passed to another replica before this one finished it."""
 
 
 class Worker:
@@ -138,7 +143,15 @@ class Worker:
     def _process(self, d: Delivery) -> None:
         event = Event(d.delivery_id, d.event, d.payload)
         try:
-            outcome = self.handlers.handle(event)
+            with self._atomic():
+                outcome = self.handlers.handle(event)
+                if not self.store.finish_delivery(d.delivery_id, "done"):
+                    raise LeaseLost(d.delivery_id)
+        except LeaseLost:
+            # Another replica took the delivery over (this one was too slow to renew):
+            # everything it would have written is rolled back; that replica does it.
+            log.warning("delivery %s: lease lost to another replica; its work was rolled back", d.delivery_id)
+            return
         except GitHubCallError as exc:
             self.metrics.webhooks_failed.labels(d.event).inc()
             attempts = d.attempts + 1
@@ -163,7 +176,13 @@ class Worker:
             return
         self.metrics.webhooks_processed.labels(d.event).inc()
         log.info("delivery %s %s.%s: %s", d.delivery_id, d.event, event.action, outcome)
-        self.store.finish_delivery(d.delivery_id, "done")
+
+    def _atomic(self) -> AbstractContextManager[object]:
+        """On PostgreSQL a delivery's effects (session changes, queued writes to GitHub) and its
+        "done" commit together or not at all, so a replica dying mid-way leaves nothing half
+        done for the next one to miss. SQLite keeps transactions short: one process holds
+        its write lock, and the webhook endpoint must not wait behind GitHub calls."""
+        return self.store.db.transaction() if self.store.db.is_postgres else nullcontext()
 
     def drain(self, timeout: float = 10.0) -> None:
         """Wait until nothing is due (for tests and the demo)."""

@@ -223,7 +223,9 @@ def test_events_caused_by_the_app_itself_are_ignored(env):
 def test_healthz_answers_with_the_outbox_depth(quiet):
     response = httpx.get(quiet.server.url + "/healthz")
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "outbox_pending": 0}
+    body = response.json()
+    assert (body["ok"], body["outbox_pending"], body["database"]["ok"], body["database"]["dialect"]) == (
+        True, 0, True, "sqlite")
 
 
 def test_create_app_with_no_arguments_reads_the_environment(tmp_path, credentials, monkeypatch):

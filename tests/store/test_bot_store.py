@@ -114,13 +114,14 @@ def test_many_replicas_claiming_at_once_take_each_delivery_exactly_once(open_db)
 
 def test_outbox_keeps_one_pending_item_per_key_and_a_reply_once(db):
     store = BotStore(db)
-    assert store.enqueue("sync_checks", "sync:o/r#1", {"repository": "o/r", "number": 1})
-    assert store.enqueue("sync_checks", "sync:o/r#1", {"repository": "o/r", "number": 1})
-    (item,) = store.outbox("pending")
-    assert item.version == 2
+    for _ in range(7):  # past psycopg's prepare threshold: the statement is then prepared
+        with db.transaction():  # as a delivery's effects commit together
+            assert store.enqueue("sync_checks", "sync:o/r#1", {"repository": "o/r", "number": 1})
+            assert store.enqueue("status_comment", "status:o/r#1", {"repository": "o/r", "number": 1})
+    assert [(i.idem_key, i.version) for i in store.outbox("pending")] == [("sync:o/r#1", 7), ("status:o/r#1", 7)]
     assert store.enqueue("comment", "comment:d1", {"repository": "o/r", "number": 1, "body": "hi"}, once=True)
     assert not store.enqueue("comment", "comment:d1", {"repository": "o/r", "number": 1, "body": "hi"}, once=True)
-    assert len(store.outbox("pending")) == 2
+    assert len(store.outbox("pending")) == 3
 
 
 def test_one_sender_per_pull_request_and_a_change_during_a_send_is_sent_again(open_db):
@@ -207,3 +208,19 @@ def test_an_unreachable_database_is_refused_with_what_to_check(location):
     with pytest.raises(StoreError) as info:
         Database.open(location)
     assert "AGENT_OS_DB" in info.value.hint
+
+
+def test_health_reports_a_database_that_stopped_answering(postgres):
+    import psycopg
+
+    from bot.app import database_health
+
+    url = postgres.create_database("gone")
+    db = Database.open(url)
+    assert database_health(db)["ok"] is True and database_health(db)["dialect"] == "postgresql"
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres",
+                         autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    health = database_health(db)
+    assert health["ok"] is False and name in health["error"]
