@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, Table, Text, text
 
+from agent_os.dialects import create_tables
 from agent_os.schema import metadata
 
 # SQLite compares repositories case-insensitively by column collation; PostgreSQL queries
@@ -166,18 +167,7 @@ MIGRATIONS = [
     ALTER TABLE bot_outbox ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
     CREATE INDEX bot_outbox_pr ON bot_outbox (pr_key, status)
     """,
-    # 3: the delivery log's cursor; notes on a PR's checks.
-    """
-    CREATE TABLE bot_cursors (
-        name TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    CREATE TABLE bot_pr_notes (
-        repository TEXT NOT NULL COLLATE NOCASE,
-        number INTEGER NOT NULL,
-        notes TEXT NOT NULL DEFAULT '[]',
-        PRIMARY KEY (repository, number)
-    )
-    """,
+    # 3: the delivery log's cursor; notes on a PR's checks. Created from the definitions
+    # above, so the step runs the same on SQLite and PostgreSQL.
+    lambda conn: create_tables(conn, [cursors, pr_notes]),
 ]

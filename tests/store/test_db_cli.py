@@ -6,7 +6,10 @@ import json
 
 from typer.testing import CliRunner
 
+from agent_os.schema import CORE_MIGRATIONS
+from agent_os.tokens import MIGRATIONS as TOKEN_MIGRATIONS
 from agent_os_cli import app
+from bot.tables import MIGRATIONS as BOT_MIGRATIONS
 
 runner = CliRunner()
 
@@ -17,7 +20,7 @@ def test_upgrade_creates_every_component_once_and_status_reports_it(tmp_path, db
     assert first.exit_code == 0, first.output
     report = json.loads(first.output)
     assert report["before"] == {"core": 0, "bot": 0, "tokens": 0}
-    assert report["after"] == {"core": 3, "bot": 2, "tokens": 1}
+    assert report["after"] == {"core": len(CORE_MIGRATIONS), "bot": len(BOT_MIGRATIONS), "tokens": len(TOKEN_MIGRATIONS)}
     again = json.loads(runner.invoke(app, ["db", "upgrade", "--project", str(tmp_path), "--json"]).output)
     assert again["before"] == again["after"] == report["after"]
     status = json.loads(runner.invoke(app, ["db", "status", "--project", str(tmp_path), "--json"]).output)
