@@ -43,6 +43,12 @@ Sign in with GitHub (the App's OAuth user flow): GET /login/oauth/authorize?clie
   the repository routes, for repositories the user can read (owner, collaborator with a role,
   or public); others answer 404.
 
+App manifest flow: POST /settings/apps/new?state=S (owner: the signed-in user) or
+  /organizations/{org}/settings/apps/new?state=S with a form field `manifest` (JSON) redirects
+  to the manifest's redirect_url with code+state; POST /app-manifests/{code}/conversions (once,
+  within an hour) -> 201 {id, slug, pem, webhook_secret, client_id, client_secret, ...}. From
+  then on the stand-in hosts that App (gh.app, its key, hook URL and secret).
+
 GitHubStandIn(*, app_id=None, public_key_pem=None, app_slug="agent-os", app_name="Agent OS",
               app_owner="agent-os-dev", installation_id=1, webhook_url=None,
               webhook_secret="stand-in-secret", webhook_client=None,

@@ -43,6 +43,9 @@ class AppIdentity:
     slug: str
     name: str
     owner: str
+    description: str = "Agent OS phases as check runs"
+    permissions: tuple[tuple[str, str], ...] = tuple(APP_PERMISSIONS.items())
+    events: tuple[str, ...] = tuple(APP_EVENTS)
 
     @property
     def bot_login(self) -> str:
@@ -109,13 +112,13 @@ class Renderer(GitShapes, PullShapes):
             "node_id": node_id("App", self.app.id),
             "owner": self.user(self.app.owner),
             "name": self.app.name,
-            "description": "Agent OS phases as check runs",
+            "description": self.app.description,
             "external_url": f"{self.web}/apps/{self.app.slug}",
             "html_url": f"{self.web}/apps/{self.app.slug}",
             "created_at": stamp,
             "updated_at": stamp,
-            "permissions": APP_PERMISSIONS,
-            "events": APP_EVENTS,
+            "permissions": dict(self.app.permissions),
+            "events": list(self.app.events),
         }
 
     def installation(self, installation_id: int, account: str) -> dict:
@@ -133,8 +136,8 @@ class Renderer(GitShapes, PullShapes):
             "client_id": self.app.client_id,
             "target_id": acct["id"],
             "target_type": acct["type"],
-            "permissions": APP_PERMISSIONS,
-            "events": APP_EVENTS,
+            "permissions": dict(self.app.permissions),
+            "events": list(self.app.events),
             "created_at": stamp,
             "updated_at": stamp,
             "single_file_name": None,

@@ -11,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from standin.api import DOCS, Auth, GitHubError
-from standin.render import APP_PERMISSIONS
 from standin.state import Token, iso, now
 
 if TYPE_CHECKING:
@@ -43,7 +42,7 @@ def register(app: FastAPI, gh: GitHubStandIn, auth: Auth) -> None:
         with state.lock:
             state.tokens[token.token] = token
             state.token_issuances += 1
-        permissions = {k: v for k, v in APP_PERMISSIONS.items() if not requested or k in requested}
+        permissions = {k: v for k, v in gh.app.permissions if not requested or k in requested}
         return JSONResponse(
             {
                 "token": token.token,

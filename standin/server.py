@@ -14,7 +14,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from standin import git_http, routes_app, routes_checks, routes_git, routes_repos, routes_user
+from standin import (
+    git_http,
+    routes_app,
+    routes_checks,
+    routes_git,
+    routes_manifest,
+    routes_repos,
+    routes_user,
+)
 from standin.api import Auth, GitHubError
 from standin.faults import Fault
 from standin.state import RequestRecord, now
@@ -83,7 +91,8 @@ def build_app(gh: GitHubStandIn) -> FastAPI:
         return response
 
     auth = Auth(gh)
-    for module in (routes_app, routes_checks, routes_repos, routes_git, routes_user, git_http):
+    modules = (routes_app, routes_checks, routes_repos, routes_git, routes_user, routes_manifest)
+    for module in (*modules, git_http):
         module.register(app, gh, auth)
     return app
 

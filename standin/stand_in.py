@@ -177,6 +177,36 @@ class GitHubStandIn(Scenarios, Deliveries):
         """The App's OAuth client id; `client_secret` is its secret."""
         return self.app.client_id
 
+    def adopt_app_from_manifest(
+        self, manifest: dict, *, owner: str, webhook_secret: str | None
+    ) -> AppCredentials:
+        """Host the App a manifest describes from now on: a new id and key, its name, slug,
+        permissions and events, and its webhook URL and secret (the manifest flow's end)."""
+        name = str(manifest.get("name") or f"{owner}-app")
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "app"
+        creds = make_app_credentials(self.app.id + 1)
+        self.app = AppIdentity(
+            id=creds.app_id,
+            slug=slug,
+            name=name,
+            owner=owner,
+            description=str(manifest.get("description") or ""),
+            permissions=tuple(sorted({"metadata": "read",
+                                      **(manifest.get("default_permissions") or {})}.items())),
+            events=tuple(manifest.get("default_events") or ()),
+        )
+        self.public_key, self.private_key_pem = creds.public_key_pem, creds.private_key_pem
+        self.client_secret = secrets.token_hex(20)
+        self.installations[self.installation_id] = owner
+        hook = manifest.get("hook_attributes") or {}
+        if hook.get("url") and hook.get("active", True):
+            self.webhook_url = str(hook["url"])
+        if webhook_secret:
+            self.webhook_secret = webhook_secret
+        if self._renderer is not None:
+            self._renderer.app = self.app
+        return creds
+
     def sign_in_as(self, login: str) -> None:
         """The user `GET /login/oauth/authorize` approves as from now on."""
         self.state.user(login)
