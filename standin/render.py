@@ -245,7 +245,6 @@ class Renderer(GitShapes, PullShapes):
             "check_suite": {"id": run.check_suite_id},
             "app": self.app_json(),
             "pull_requests": pulls,
-            "deployment": None,
         }
 
     def issue_comment(self, comment: IssueComment) -> dict:

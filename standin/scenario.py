@@ -308,9 +308,15 @@ class Scenarios:
     def rerequest_check_run(
         self, repo: str, check_run_id: int, *, sender: str, send: bool = True
     ) -> Delivery:
-        """A person clicks "Re-run" on a check run (check_run.rerequested)."""
+        """A person clicks "Re-run" on a check run (check_run.rerequested).
+
+        GitHub offers Re-run only on completed runs; ValueError for one still running.
+        """
         with self.state.lock:
             run = self._run(repo, check_run_id)
+            if run.status != "completed":
+                raise ValueError(f"check run {check_run_id} is {run.status}: only a completed "
+                                 "run can be re-run")
             payload = self._payloads().check_run(run, "rerequested", sender)
         return self._emit("check_run", payload, send)
 

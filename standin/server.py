@@ -63,6 +63,9 @@ def build_app(gh: GitHubStandIn) -> FastAPI:
             response: Response = _fault_response(fault)
         else:
             response = await call_next(request)
+        answered: object = None
+        if gh.record_responses and "json" in response.headers.get("content-type", ""):
+            response, answered = await _json_of(response)
         used = len(state.requests) + 1
         defaults = {
             "x-github-request-id": uuid.uuid4().hex[:20].upper(),
@@ -86,6 +89,7 @@ def build_app(gh: GitHubStandIn) -> FastAPI:
                     body=body,
                     injected=fault is not None and fault.status is not None,
                     at=now(),
+                    response=answered,
                 )
             )
         return response
@@ -95,6 +99,24 @@ def build_app(gh: GitHubStandIn) -> FastAPI:
     for module in (*modules, git_http):
         module.register(app, gh, auth)
     return app
+
+
+async def _json_of(response: Response) -> tuple[Response, object]:
+    """Read a (streamed) JSON answer for the record and hand back an equivalent response."""
+    iterator = getattr(response, "body_iterator", None)
+    if iterator is None:  # an answer built here (an injected fault): its body is at hand
+        raw = bytes(response.body)
+        return response, (json.loads(raw) if raw else None)
+    chunks = [chunk async for chunk in iterator]
+    raw = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = None
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    rebuilt = Response(raw, status_code=response.status_code, headers=headers,
+                       media_type=response.media_type)
+    return rebuilt, parsed
 
 
 def _fault_response(fault: Fault) -> JSONResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import secrets
 import socket
@@ -116,6 +118,10 @@ class GitHubStandIn(Scenarios, Deliveries):
         self.faults = FaultQueue()
         self.deliveries: list[Delivery] = []
         self.attempts: list[Attempt] = []  # every POST of every delivery, oldest first
+        # STANDIN_RECORD=FILE: keep every JSON answer and append the traffic to FILE at stop()
+        # (what the conformance test checks against GitHub's API description).
+        self.record_path = os.environ.get("STANDIN_RECORD") or None
+        self.record_responses = self.record_path is not None
         self._host, self._port = host, port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -159,6 +165,21 @@ class GitHubStandIn(Scenarios, Deliveries):
             self._server.should_exit = True
             self._thread.join(timeout=10)
         self._server = self._thread = None
+        if self.record_path:
+            self.write_traffic(self.record_path)
+
+    def write_traffic(self, path: str | Path) -> None:
+        """Append every REST exchange and webhook payload so far to a JSON-lines file."""
+        with self.state.lock:
+            lines = [
+                {"kind": "request", "method": r.method, "path": r.path, "status": r.status,
+                 "injected": r.injected, "request": r.body, "response": r.response}
+                for r in self.state.requests
+            ] + [{"kind": "webhook", "event": d.event, "payload": d.payload}
+                 for d in self.deliveries]
+        with open(path, "a", encoding="utf-8") as out:
+            for line in lines:
+                out.write(json.dumps(line) + "\n")
 
     def __enter__(self) -> Self:
         return self.start()

@@ -176,6 +176,7 @@ class RequestRecord:
     body: object
     injected: bool
     at: datetime
+    response: object = None  # the JSON answered (kept when the stand-in records traffic)
 
 
 class StandInState:

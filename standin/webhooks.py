@@ -28,6 +28,11 @@ from standin.state import (
 )
 
 USER_AGENT = "GitHub-Hookshot/f3b1f5a"
+# Review events carry a pull request without the counts and merge state (GitHub's own shape).
+_NOT_IN_REVIEW_EVENTS = (
+    "additions", "changed_files", "comments", "commits", "deletions", "maintainer_can_modify",
+    "mergeable", "mergeable_state", "merged", "merged_by", "rebaseable", "review_comments",
+)
 
 
 @dataclass
@@ -98,6 +103,12 @@ class PayloadBuilder:
             data.update(before=before, after=pr.head_sha)
         return self._common(data, pr.repo, sender)
 
+    def _trimmed_pull(self, pr: PullRequest) -> dict:
+        data = self.r.pull(pr)
+        for key in _NOT_IN_REVIEW_EVENTS:
+            data.pop(key, None)
+        return data
+
     def pull_request_review(
         self, pr: PullRequest, review: Review, action: str, sender: str
     ) -> dict:
@@ -105,14 +116,14 @@ class PayloadBuilder:
         body = data["review"]
         body.update(self.r.review(review))
         body["state"] = review.state.lower()
-        data.update(action=action, review=body, pull_request=self.r.pull(pr))
+        data.update(action=action, review=body, pull_request=self._trimmed_pull(pr))
         return self._common(data, pr.repo, sender)
 
     def pull_request_review_comment(self, pr: PullRequest, comment: ReviewComment) -> dict:
         data = template("pull_request_review_comment/created.payload.json")
         body = data["comment"]
         body.update(self.r.review_comment(comment))
-        data.update(action="created", comment=body, pull_request=self.r.pull(pr))
+        data.update(action="created", comment=body, pull_request=self._trimmed_pull(pr))
         return self._common(data, pr.repo, comment.user)
 
     def pull_request_review_thread(
@@ -125,7 +136,7 @@ class PayloadBuilder:
         data.update(
             action=action,
             thread={"node_id": thread.node_id, "comments": comments},
-            pull_request=self.r.pull(pr),
+            pull_request=self._trimmed_pull(pr),
         )
         return self._common(data, pr.repo, sender)
 
@@ -181,8 +192,8 @@ class PayloadBuilder:
             url=f"{self.r.api}/app/hook/config",
             deliveries_url=f"{self.r.api}/app/hook/deliveries",
         )
-        for key in ("test_url", "ping_url"):
-            hook.pop(key, None)
+        hook.pop("test_url", None)
+        hook["ping_url"] = f"{self.r.api}/app/hook/pings"
         # An App's ping concerns the App, not a repository.
         data.pop("repository", None)
         data.pop("organization", None)
@@ -194,7 +205,11 @@ class PayloadBuilder:
         repos = [r for r in self.state.repos.values() if r.installation_id == installation_id]
         data.update(
             action="created",
-            installation=self.r.installation(installation_id, account),
+            # The webhook's installation object has no client_id (the REST one does).
+            installation={
+                k: v for k, v in self.r.installation(installation_id, account).items()
+                if k != "client_id"
+            },
             repositories=[
                 {
                     "id": r.id,

@@ -64,6 +64,9 @@ def test_a_reply_is_posted_once_however_often_its_delivery_runs(env):
 def test_rerun_and_the_recheck_button_recompute_every_check(env):
     sid, pr = linked_pr(env)
     run = env.gh.check_runs(REPO, pr.head_sha)["Agent OS / 0 Context gathering"]
+    # GitHub offers Re-run only on a completed run: this one ended (say, it timed out).
+    with env.gh.state.lock:
+        run.status, run.conclusion, run.completed_at = "completed", "timed_out", run.started_at
     posts = len(env.gh.requests("POST", "/repos/*/check-runs"))
     for approvals, click in [(2, lambda: env.gh.rerequest_check_run(REPO, run.id, sender="rev")),
                              (3, lambda: env.gh.request_action(REPO, run.id, "recheck", sender="rev"))]:

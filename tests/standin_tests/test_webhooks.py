@@ -45,7 +45,7 @@ def _play_everything(gh):
     gh.resolve_thread(REPO, pr.number, note.thread_id, sender="rev", resolved=False)
     gh.comment(REPO, pr.number, "rev", "/agent-os status")
     with gh.state.lock:
-        from standin.state import CheckRun
+        from standin.state import CheckRun, now
 
         run = CheckRun(
             id=gh.state.next_id(),
@@ -55,6 +55,7 @@ def _play_everything(gh):
             status="completed",
             conclusion="action_required",
             check_suite_id=gh.state.check_suite_id(REPO, pr.head_sha),
+            completed_at=now(),
             external_id="s1",
             actions=[{"label": "Re-check", "description": "d", "identifier": "recheck"}],
         )
