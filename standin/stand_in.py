@@ -11,14 +11,13 @@ import tempfile
 import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import NamedTuple, Self
+from typing import Self
 
 import httpx
 import uvicorn
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from standin.deliveries import Attempt, Deliveries
+from standin.keys import AppCredentials, make_app_credentials
 from standin.faults import Fault, FaultQueue
 from standin.git import GitRepo
 from standin.render import AppIdentity, Renderer
@@ -35,29 +34,9 @@ from standin.state import (
 )
 from standin.webhooks import Delivery, PayloadBuilder
 
+__all__ = ["AppCredentials", "GitHubStandIn", "make_app_credentials"]
+
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-
-
-class AppCredentials(NamedTuple):
-    app_id: int
-    private_key_pem: str
-    public_key_pem: str
-
-
-def make_app_credentials(app_id: int = 4242) -> AppCredentials:
-    """A fresh RSA key pair for a test GitHub App (PEM strings)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return AppCredentials(app_id, private, public)
 
 
 class _Server(uvicorn.Server):
@@ -133,6 +112,9 @@ class GitHubStandIn(Scenarios, Deliveries):
         """Serve on a loopback port in a background thread; returns when it accepts requests."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit this: without it a response written as headers then
+        # body waits ~40 ms on Nagle's algorithm and the client's delayed ACK.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self._host, self._port))
         self.url = f"http://{self._host}:{sock.getsockname()[1]}"
         self._renderer = Renderer(self.state, self.url, self.app)

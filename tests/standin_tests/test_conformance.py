@@ -79,7 +79,7 @@ def test_bot_and_stand_in_traffic_matches_githubs_description(tmp_path):
     assert unique == [], f"{len(divergences)} divergences, e.g.:\n" + "\n".join(unique[:25])
     assert EXPECTED_OPERATIONS <= checker.seen_operations, EXPECTED_OPERATIONS - checker.seen_operations
     assert EXPECTED_EVENTS <= checker.seen_events, EXPECTED_EVENTS - checker.seen_events
-    assert requests > 1000 and webhooks > 200
+    assert requests > 300 and webhooks > 80, (requests, webhooks)  # the recording worked
     assert checker.refused_bodies > 0  # invalid bodies were sent, and each one refused
 
 
