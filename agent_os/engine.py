@@ -42,10 +42,12 @@ class Engine:
 
     @property
     def project(self) -> Project:
+        """The project the sessions work in."""
         return self.ctx.project
 
     @property
     def store(self) -> SessionStore:
+        """Where the sessions live."""
         return self.ctx.store
 
     @property
@@ -55,6 +57,7 @@ class Engine:
 
     @property
     def registry(self) -> Registry:
+        """The workflows this project can start."""
         return self.ctx.registry
 
     @property

@@ -8,6 +8,7 @@ from typing import Any
 
 from . import files
 from .records import Failure  # stored and shown as is: one failure type
+from .report import failures_markdown
 
 MAX_ARTIFACT_BYTES = 2_000_000
 
@@ -24,13 +25,10 @@ class CheckResult:
         return not self.failures
 
     def summary(self) -> str:
-        """One line per failure, for CLI messages and tool errors."""
+        """What passed, or every failure as the doors show it (report.failures_markdown)."""
         if self.passed:
             return "Checkpoint passed: " + "; ".join(self.verified)
-        lines = [f"Checkpoint refused with {len(self.failures)} failure(s):"]
-        for f in self.failures:
-            lines.append(f"- {f.field} [{f.rule}]: expected {f.expected}; found {f.found}. Fix: {f.fix}")
-        return "\n".join(lines)
+        return f"Checkpoint refused with {len(self.failures)} failure(s):\n" + failures_markdown(self.failures)
 
 
 @dataclass(frozen=True)
