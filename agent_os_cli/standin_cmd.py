@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -28,11 +29,14 @@ def standin_command(
     webhook_url: Annotated[str, typer.Option(
         help="Where webhooks go: your `agent-os serve`.")] = "http://127.0.0.1:8000/webhooks/github",
     webhook_secret: Annotated[str, typer.Option(help="Secret that signs the webhooks.")] = "stand-in-secret",
+    user: Annotated[str, typer.Option(
+        help="The GitHub user \"Sign in with GitHub\" signs in as (owner of the repositories).")] = "octo",
     json_out: JsonOpt = False,
 ) -> None:
     """Run a local GitHub stand-in until Ctrl-C: the App's REST API, webhooks, git over HTTP.
 
-    Prints what `agent-os serve` needs (base URL, App id, private key file, webhook secret)
+    Prints what `agent-os serve` needs (base URL, App id, private key file, webhook secret),
+    the OAuth client id and secret for "Sign in with GitHub" (it approves at once as --user),
     and a clone URL per repository. Push a branch with plain `git push`, open a pull
     request with `POST /repos/OWNER/NAME/pulls`, and every push to a PR's branch sends
     `pull_request` `synchronize` to the webhook URL. Nothing is kept after exit.
@@ -41,7 +45,7 @@ def standin_command(
 
     from standin import GitHubStandIn
 
-    repos = repo or ["octo/app"]
+    repos = repo or [f"{user}/app"]
     if data_dir is not None and data_dir.exists() and any(data_dir.iterdir()):
         raise InputError(f"{data_dir} is not empty.", hint="Give a new or empty folder to --data-dir.")
     holder = None
@@ -59,6 +63,7 @@ def standin_command(
     except (OSError, RuntimeError) as exc:
         raise InputError(f"Cannot listen on {host}:{port}: {exc}.",
                          hint="Pick another --port (0 picks a free one).") from None
+    gh.sign_in_as(user)
     try:
         for name in repos:
             try:
@@ -74,6 +79,9 @@ def standin_command(
             "webhook_secret": webhook_secret,
             "webhook_url": webhook_url,
             "repositories": {name: gh.clone_url(name) for name in repos},
+            "oauth": {"client_id": gh.client_id, "client_secret": gh.client_secret,
+                      "signed_in_as": user},
+            "user_token": gh.user_token(user, timedelta(days=1)),
             "env": {
                 "AGENT_OS_APP_ID": str(gh.app.id),
                 "AGENT_OS_PRIVATE_KEY": str(key),
@@ -108,6 +116,17 @@ def _print(info: dict) -> None:
                   f"{escape(info['webhook_secret'])}", highlight=False)
     for name, url in info["repositories"].items():
         console.print(f"  {escape(name)}: git clone {escape(url)}", highlight=False)
+    oauth = info["oauth"]
+    console.print(f"  Sign in with GitHub: client id {escape(oauth['client_id'])}, secret "
+                  f"{escape(oauth['client_secret'])}, approves as {escape(oauth['signed_in_as'])}",
+                  highlight=False)
+    first = next(iter(info["repositories"]))
+    console.print(f"  {escape(oauth['signed_in_as'])}'s token {escape(info['user_token'])}; open a "
+                  f"PR from a pushed branch:", highlight=False)
+    console.print(f"    curl -X POST -H 'Authorization: token {escape(info['user_token'])}' "
+                  f"{escape(info['url'])}/repos/{escape(first)}/pulls "
+                  "-d '{\"title\": \"My change\", \"head\": \"BRANCH\", \"base\": \"main\"}'",
+                  highlight=False, soft_wrap=True)
     console.print("Start the App against it:", highlight=False)
     env = " ".join(f"{k}={v}" for k, v in info["env"].items())
     console.print(f"  {escape(env)} agent-os serve", highlight=False, soft_wrap=True)

@@ -30,6 +30,7 @@ from standin.state import (
     Repo,
     RequestRecord,
     StandInState,
+    Token,
     now,
 )
 from standin.webhooks import Delivery, PayloadBuilder
@@ -209,6 +210,15 @@ class GitHubStandIn(Scenarios, Deliveries):
         if self._renderer is not None:
             self._renderer.app = self.app
         return creds
+
+    def user_token(self, login: str, lifetime: timedelta = timedelta(hours=8)) -> str:
+        """A user's token (as the OAuth flow hands out) without the browser dance."""
+        token = Token(token="ghu_" + secrets.token_urlsafe(27)[:36], installation_id=0,
+                      expires_at=now() + lifetime, login=login)
+        with self.state.lock:
+            self.state.user(login)
+            self.state.tokens[token.token] = token
+        return token.token
 
     def sign_in_as(self, login: str) -> None:
         """The user `GET /login/oauth/authorize` approves as from now on."""
