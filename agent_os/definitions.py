@@ -259,6 +259,29 @@ def _loc(loc: tuple[Any, ...], data: Any) -> str:
     return "".join(parts)
 
 
+def _file_problems(directory: Path, path: Path, data: dict[str, Any]) -> list[str]:
+    """Instruction files the raw definition names that are missing or outside `directory`."""
+    phases = data.get("phases")
+    problems: list[str] = []
+    for i, phase in enumerate(phases if isinstance(phases, list) else []):
+        if not isinstance(phase, dict):
+            continue
+        pid = phase.get("id", i)
+        files = [("instructions", phase.get("instructions"))]
+        tasks = phase.get("tasks")
+        files += [(f"tasks[{t.get('id')}].instructions", t.get("instructions"))
+                  for t in (tasks if isinstance(tasks, list) else []) if isinstance(t, dict)]
+        for field, rel in files:
+            if not isinstance(rel, str) or not rel:
+                continue
+            target = (directory / rel).resolve()
+            if directory.resolve() not in target.parents:
+                problems.append(f"{path}: phases[{pid}].{field}: {rel!r} leaves the workflow directory")
+            elif not target.is_file():
+                problems.append(f"{path}: phases[{pid}].{field}: file {rel!r} does not exist")
+    return problems
+
+
 def load_workflow(directory: Path) -> Workflow:
     """Load and check the workflow in `directory`; raise with every problem listed."""
     directory = Path(directory)
@@ -280,8 +303,9 @@ def load_workflow(directory: Path) -> Workflow:
     try:
         workflow = Workflow.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            problems.append(f"{path}: {_loc(err['loc'], data)}: {err['msg']}")
+        # Schema problems and missing files in one report: fixing one should not reveal the next.
+        problems = [f"{path}: {_loc(err['loc'], data)}: {err['msg']}" for err in exc.errors()]
+        problems += _file_problems(directory, path, data)
         raise WorkflowDefinitionError(
             f"Workflow {directory.name!r} has {len(problems)} problem(s).", problems
         ) from None
@@ -289,15 +313,7 @@ def load_workflow(directory: Path) -> Workflow:
         problems.append(
             f"{path}: name: {workflow.name!r} differs from its directory name {directory.name!r}"
         )
-    for phase in workflow.phases:
-        files = [("instructions", phase.instructions)]
-        files += [(f"tasks[{t.id}].instructions", t.instructions) for t in phase.tasks if t.instructions]
-        for field, rel in files:
-            target = (directory / rel).resolve()
-            if directory.resolve() not in target.parents:
-                problems.append(f"{path}: phases[{phase.id}].{field}: {rel!r} leaves the workflow directory")
-            elif not target.is_file():
-                problems.append(f"{path}: phases[{phase.id}].{field}: file {rel!r} does not exist")
+    problems += _file_problems(directory, path, data)
     if problems:
         raise WorkflowDefinitionError(
             f"Workflow {directory.name!r} has {len(problems)} problem(s).", problems

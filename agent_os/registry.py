@@ -63,6 +63,21 @@ class Registry:
             out.append(summary(wf, source))
         return out
 
+    def broken(self) -> list[ValidationReport]:
+        """Every workflow directory that does not load, with its problems (listing skips them)."""
+        seen: set[str] = set()
+        out: list[ValidationReport] = []
+        for directory, _source in self._candidates():
+            if directory.name in seen:
+                continue
+            seen.add(directory.name)
+            try:
+                load_workflow(directory)
+            except WorkflowDefinitionError as exc:
+                out.append(ValidationReport(name=directory.name, directory=str(directory), valid=False,
+                                            problems=exc.problems))
+        return out
+
     def validate(self, name_or_dir: str) -> ValidationReport:
         """Check a workflow by name, or any directory holding a workflow.yaml."""
         if not isinstance(name_or_dir, str) or not name_or_dir.strip():

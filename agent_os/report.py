@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from typing import Any
+
 from .records import Failure
-from .views import GateView, PhaseSummary
+from .views import EvidenceFieldView, GateView, PhaseSummary, PhaseView
 
 
 def failures_markdown(failures: Iterable[Failure]) -> str:
@@ -69,3 +71,43 @@ def phase_markdown(phase: PhaseSummary) -> str:
 def state_word(state: str) -> str:
     """A phase state in plain words."""
     return _STATE_WORDS.get(state, state)
+
+
+_RULE_WORDS: dict[str, str] = {
+    "min": "at least {v}",
+    "max": "at most {v}",
+    "min_length": "at least {v} characters",
+    "max_length": "at most {v} characters",
+    "min_items": "at least {v} item(s)",
+    "max_items": "at most {v} item(s)",
+    "items": "items are {v}s",
+    "pattern": "matches the pattern {v}",
+    "one_of": "one of {v}",
+    "must_exist": "must exist",
+    "within_spec_dir": "inside the spec directory",
+}
+
+
+def field_rules(field: EvidenceFieldView) -> str:
+    """An evidence field's type and constraints in words: 'list of paths, required, at least 1 item(s)'."""
+    kind = field.type
+    items = field.constraints.get("items")
+    if kind == "list" and items:
+        kind = f"list of {items}s"
+    parts = [kind, "required" if field.required else "optional"]
+    for key, value in field.constraints.items():
+        if key == "items" or value is True and key not in _RULE_WORDS:
+            continue
+        template = _RULE_WORDS.get(key, key.replace("_", " ") + " {v}")
+        if value is True:
+            parts.append(template.replace(" {v}", ""))
+        else:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            parts.append(template.format(v=value))
+    return ", ".join(parts)
+
+
+def example_evidence(phase: PhaseView) -> dict[str, Any]:
+    """The phase's good example: every field that has an example, as one evidence object."""
+    return {name: f.example for name, f in phase.evidence.items() if f.example is not None}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -16,6 +18,25 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from agent_os import __version__
+
+        typer.echo(f"agent-os {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    # Options of `agent-os` itself; the help text is the app's.
+    pass
+
+
 # Each module registers its commands on `app`.
 from . import standards as _standards  # noqa: E402,F401
 from . import workflow as _workflow  # noqa: E402,F401
@@ -25,6 +46,15 @@ from . import standin_cmd as _standin_cmd  # noqa: E402,F401
 from . import dbcli as _dbcli  # noqa: E402,F401
 
 
+def command():  # noqa: ANN201 - a click command
+    """The CLI as one click command, with help screens in command-line words."""
+    from typer.main import get_command
+
+    from .helptext import plain_help
+
+    return plain_help(get_command(app))
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    command()(prog_name="agent-os")

@@ -16,9 +16,19 @@ from rich.markup import escape
 
 from agent_os.errors import AgentOSError
 from agent_os.project import Project
+from .words import cli_words
 
-console = Console()
-err_console = Console(stderr=True)
+
+
+class _Console(Console):
+    """A console whose text speaks CLI words: the engine's hints name MCP tools, people run commands."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # noqa: A003 - rich's name
+        super().print(*(cli_words(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 
 ProjectOpt = Annotated[
     Path | None,
@@ -81,7 +91,8 @@ def guarded(fn: F) -> F:
             return fn(*args, **kwargs)
         except AgentOSError as exc:
             if kwargs.get("json_out"):
-                payload: dict[str, Any] = {"error": exc.message, "hint": exc.hint, "kind": type(exc).__name__}
+                payload: dict[str, Any] = {"error": cli_words(exc.message), "hint": cli_words(exc.hint),
+                                           "kind": type(exc).__name__}
                 if exc.data is not None:
                     payload["details"] = exc.data
                 emit_json(payload)

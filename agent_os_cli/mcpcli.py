@@ -116,17 +116,25 @@ def token_list(
     json_out: JsonOpt = False,
 ) -> None:
     """List tokens (never their secrets)."""
-    with _tokens(project) as store:
-        tokens = store.list(include_revoked=all_tokens)
+    if not open_project(project).db_path.exists():
+        tokens = []  # no database, no tokens: a read-only command creates nothing
+    else:
+        with _tokens(project) as store:
+            tokens = store.list(include_revoked=all_tokens)
     if json_out:
         emit_json({"tokens": [t.as_dict() for t in tokens]})
         return
     if not tokens:
         console.print("No tokens. Create one with `agent-os token create NAME`.", highlight=False)
         return
-    table = Table("id", "name", "starts with", "created", "last used", "state")
+    # The id is what `token revoke` needs: never cut, whatever the terminal's width (the
+    # creation time is in --json).
+    table = Table(box=None)
+    table.add_column("id", no_wrap=True, min_width=max(len(t.id) for t in tokens))
+    for name in ("name", "starts with", "last used", "state"):
+        table.add_column(name, overflow="fold")
     for t in tokens:
-        table.add_row(t.id, escape(t.name), t.hint + "…", t.created_at.strftime("%Y-%m-%d %H:%M"),
+        table.add_row(t.id, escape(t.name), t.hint + "…",
                       t.last_used_at.strftime("%Y-%m-%d %H:%M") if t.last_used_at else "never",
                       "active" if t.active else "revoked")
     console.print(table)

@@ -14,9 +14,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent_os.engine import Engine
+from agent_os.store import open_store
 from agent_os.errors import InputError
-from agent_os.report import failures_markdown, gate_markdown, state_word
+from agent_os.report import example_evidence, failures_markdown, field_rules, gate_markdown, state_word
 from .common import JsonOpt, ProjectOpt, console, emit_json, guarded, open_project
+from .words import cli_words
 from . import app
 
 workflows_app = typer.Typer(help="List, inspect and validate workflow definitions.", no_args_is_help=True)
@@ -26,8 +28,12 @@ MAX_EVIDENCE_BYTES = 1_000_000
 
 
 @contextmanager
-def _engine(project: Path | None) -> Iterator[Engine]:
-    engine = Engine.open(open_project(project))
+def _engine(project: Path | None, *, read_only: bool = False) -> Iterator[Engine]:
+    """The project's engine. A read-only command in a folder with no session database yet
+    reads an empty one in memory rather than creating `.agent-os/` behind the person's back."""
+    proj = open_project(project)
+    store = open_store(":memory:") if read_only and not proj.db_path.exists() else None
+    engine = Engine.open(proj, store)
     try:
         yield engine
     finally:
@@ -38,15 +44,21 @@ def _engine(project: Path | None) -> Iterator[Engine]:
 @guarded
 def workflows_list(project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
     """List the workflows this project can start (its own in .agent-os/workflows first)."""
-    with _engine(project) as engine:
+    with _engine(project, read_only=True) as engine:
         items = engine.list_workflows()
+        broken = engine.registry.broken()
     if json_out:
-        emit_json({"workflows": [w.model_dump(mode="json") for w in items]})
+        emit_json({"workflows": [w.model_dump(mode="json") for w in items],
+                   "invalid": [b.model_dump(mode="json") for b in broken]})
         return
     table = Table("name", "version", "source", "phases", "description", box=None)
     for w in items:
         table.add_row(w.name, str(w.version), w.source, str(len(w.phases)), w.description)
     console.print(table)
+    for b in broken:
+        console.print(escape(f"✗ {b.name} ({b.directory}) cannot be started: {len(b.problems)} problem(s), "
+                             f"the first: {b.problems[0]}. See them all: agent-os workflows validate {b.name}"),
+                      highlight=False, soft_wrap=True)
 
 
 @workflows_app.command("show")
@@ -57,7 +69,7 @@ def workflows_show(
     json_out: JsonOpt = False,
 ) -> None:
     """Show a workflow's phases, the evidence each checkpoint demands, and its gates."""
-    with _engine(project) as engine:
+    with _engine(project, read_only=True) as engine:
         wf = engine.workflow(name)
     if json_out:
         emit_json(wf.model_dump(mode="json"))
@@ -85,7 +97,7 @@ def workflows_validate(
     json_out: JsonOpt = False,
 ) -> None:
     """Check a workflow definition and list every problem (exit 1 if it has any)."""
-    with _engine(project) as engine:
+    with _engine(project, read_only=True) as engine:
         report = engine.validate_workflow(name_or_dir)
     if json_out:
         emit_json(report)
@@ -120,7 +132,7 @@ def start(
     console.print(f"{verb} session [bold]{s.session_id}[/] ({s.workflow}) in {s.spec_dir}")
     if result.phase:
         console.print(f"Phase {result.phase.number}: {result.phase.title}. "
-                      f"See `agent-os status {s.session_id}`.")
+                      f"See what it asks for: agent-os phase {s.session_id}", highlight=False)
 
 
 @app.command()
@@ -131,7 +143,7 @@ def status(
     json_out: JsonOpt = False,
 ) -> None:
     """Show a session's phases, gate and linked PRs, or list all sessions."""
-    with _engine(project) as engine:
+    with _engine(project, read_only=True) as engine:
         if session_id is None:
             sessions = engine.list_sessions()
             if json_out:
@@ -163,6 +175,66 @@ def status(
     for pr in state.pull_requests:
         console.print(f"PR: {pr.repository}#{pr.number}", highlight=False)
     console.print(escape(f"\nNext: {state.next_step}"), highlight=False, soft_wrap=True)
+
+
+@app.command()
+@guarded
+def phase(
+    session_id: Annotated[str, typer.Argument(help="Session id (`agent-os status` lists them).")],
+    task: Annotated[str | None, typer.Option("--task", help="Show one task's full instructions instead.")] = None,
+    example: Annotated[bool, typer.Option("--example", help="Print only the good example evidence, as JSON: "
+                                          "a start for the evidence file.")] = False,
+    project: ProjectOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show what the session's current phase asks for: its instructions, its tasks, the
+    evidence fields with their rules, and a good example to write the evidence from.
+
+    Then: `agent-os phase SESSION --example > evidence.json`, make it true of your files,
+    and `agent-os complete SESSION N --evidence evidence.json`.
+    """
+    with _engine(project, read_only=True) as engine:
+        view = engine.current_phase(session_id)
+        task_view = engine.get_task(session_id, view.number, task) if task else None
+    if task_view is not None:
+        if json_out:
+            emit_json(task_view)
+            return
+        _say(f"Task {task_view.task_id} of phase {task_view.phase}: {task_view.title}\n", bold=True)
+        _say(cli_words(task_view.instructions.strip(), session_id))
+        return
+    if example:
+        emit_json(example_evidence(view))
+        return
+    if json_out:
+        emit_json(view)
+        return
+    _say(f"Session {view.session_id}: phase {view.number} of {view.phases_total}, {view.title} "
+         f"({state_word(view.state)})", bold=True)
+    _say(f"Spec directory: {view.spec_dir}\n")
+    _say(cli_words(view.instructions.strip(), session_id))
+    if view.tasks:
+        _say(f"\nTasks (details: agent-os phase {session_id} --task TASK):", bold=True)
+        for t in view.tasks:
+            _say(f"  {t.id}: {t.title}")
+    if view.evidence:
+        _say(f"\nEvidence fields (a JSON object for agent-os complete {session_id} {view.number} "
+             "--evidence FILE.json):", bold=True)
+        for name, f in view.evidence.items():
+            _say(f"  {name}: {field_rules(f)}")
+            if f.description:
+                _say(f"      {cli_words(f.description, session_id)}")
+    good = example_evidence(view)
+    if good:
+        _say(f"\nGood example (agent-os phase {session_id} --example > evidence.json):", bold=True)
+        _say(json.dumps(good, indent=2, ensure_ascii=False))
+    if view.gate:
+        _say(f"\nThe phase ends at a gate: {view.gate}.")
+
+
+def _say(text: str, *, bold: bool = False) -> None:
+    """Print text as it is (no markup, no highlighting), in CLI words."""
+    console.print(escape(text), style="bold" if bold else None, highlight=False, soft_wrap=True)
 
 
 def _read_evidence(source: str) -> Any:

@@ -8,6 +8,7 @@ agent can tell "fix your evidence" from "wait for a person".
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -55,16 +56,31 @@ def refusals_as_tool_errors(fn: F, on_call: Callable[[str, bool], None] | None =
     `on_call(tool name, ok)` is told of each call, for metrics.
     """
 
+    def told(ok: bool) -> None:
+        if on_call is not None:
+            on_call(fn.__name__, ok)
+
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = await fn(*args, **kwargs)
+            except AgentOSError as exc:
+                told(False)
+                raise ToolError(tool_error_text(exc)) from exc
+            told(True)
+            return result
+
+        return async_wrapper  # type: ignore[return-value]
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             result = fn(*args, **kwargs)
         except AgentOSError as exc:
-            if on_call is not None:
-                on_call(fn.__name__, False)
+            told(False)
             raise ToolError(tool_error_text(exc)) from exc
-        if on_call is not None:
-            on_call(fn.__name__, True)
+        told(True)
         return result
 
     return wrapper  # type: ignore[return-value]

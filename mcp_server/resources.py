@@ -11,6 +11,7 @@ from pathlib import Path
 from agent_os.engine import Engine
 from agent_os.files import FileMissing, PathOutside, WorkingTree
 from agent_os.project import Project
+from agent_os.registry import Registry
 from agent_os.standards.scan import root_labels, scan
 
 
@@ -37,6 +38,27 @@ def read_standard(project: Project, rel: str) -> str | None:
         except (OSError, UnicodeDecodeError, FileMissing):
             return None
     return None
+
+
+def describe_standard(project: Project, rel: str) -> str:
+    """What a standards document is for: its title and the summary of its front matter."""
+    from agent_os.standards.chunking import split_front_matter
+
+    text = read_standard(project, rel) or ""
+    meta, _ = split_front_matter(text)
+    title = str(meta.get("title") or "").strip() or next(
+        (line[2:].strip() for line in text.splitlines() if line.startswith("# ")), rel)
+    summary = str(meta.get("summary") or "").strip()
+    return f"Standard: {title}. {summary}".strip() if summary else f"Standard: {title}."
+
+
+def describe_workflow(registry: Registry, name: str) -> str:
+    """What a workflow is for, from its definition; a broken definition says so."""
+    try:
+        wf = registry.load(name)
+    except Exception as exc:  # noqa: BLE001 - any broken definition is described, not fatal
+        return f"Workflow {name}: its definition has problems ({type(exc).__name__}); validate it."
+    return f"Workflow {wf.name} v{wf.version} ({len(wf.phases)} phases): {wf.description}"
 
 
 def read_workflow(engine: Engine, name: str) -> str:

@@ -22,7 +22,7 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.server.mcpserver.resources import FunctionResource
 from mcp.types import ToolAnnotations
 
-from agent_os import views
+from agent_os import __version__, views
 from agent_os.engine import Engine
 from agent_os.errors import AgentOSError
 from agent_os.project import Project
@@ -33,7 +33,8 @@ from .backend import Backend
 from .errors import refusals_as_tool_errors
 from .models import SessionList, WorkflowList
 from .prompts import register_prompts
-from .resources import list_standards, read_standard, read_workflow
+from .resources import describe_standard, describe_workflow, list_standards, read_standard, read_workflow
+from .summaries import summarised
 
 if TYPE_CHECKING:
     from agent_os.standards import Embedder, StandardsIndex
@@ -109,7 +110,7 @@ def build_server(
         SERVER_NAME,
         title="Agent OS",
         instructions=INSTRUCTIONS,
-        version=_version(),
+        version=__version__,
         lifespan=lifespan,
         token_verifier=token_verifier,
         auth=auth,
@@ -134,15 +135,6 @@ class _Server(MCPServer):
         return await super().list_tools()
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("agent-os-enhanced")
-    except Exception:  # noqa: BLE001 - an uninstalled checkout
-        return "0"
-
-
 def report_progress(ctx: Context, done: int, total: int, message: str) -> None:
     """Send a progress notification from a sync tool (it runs in a worker thread)."""
     import anyio.from_thread
@@ -157,7 +149,7 @@ def _register_tools(server: MCPServer, backend: Backend,
                     on_tool_call: Callable[[str, bool], None] | None = None) -> None:
     def tool(annotations: ToolAnnotations):  # noqa: ANN202 - decorator factory
         def register(fn):  # noqa: ANN001, ANN202
-            server.add_tool(refusals_as_tool_errors(fn, on_tool_call), annotations=annotations)
+            server.add_tool(summarised(refusals_as_tool_errors(fn, on_tool_call)), annotations=annotations)
             return fn
 
         return register
@@ -330,7 +322,10 @@ def _register_resources(server: MCPServer, backend: Backend) -> None:
     # Concrete entries so resources/list shows each document; reads stay live.
     for rel in list_standards(project):
         server.add_resource(FunctionResource.from_function(
-            fn=functools.partial(standard, rel), uri=f"standards://{rel}", name=rel, mime_type="text/markdown"))
-    for name in Registry(project).names():
+            fn=functools.partial(standard, rel), uri=f"standards://{rel}", name=rel, mime_type="text/markdown",
+            description=describe_standard(project, rel)))
+    registry = Registry(project)
+    for name in registry.names():
         server.add_resource(FunctionResource.from_function(
-            fn=functools.partial(workflow, name), uri=f"workflow://{name}", name=name, mime_type="text/markdown"))
+            fn=functools.partial(workflow, name), uri=f"workflow://{name}", name=name, mime_type="text/markdown",
+            description=describe_workflow(registry, name)))

@@ -46,6 +46,15 @@ async def test_resources_list_every_standard_and_workflow_and_both_indexes(clien
     assert listed["standards://security/rate-limiting.md"].name == "security/rate-limiting.md"
 
 
+async def test_every_listed_resource_says_what_it_holds(client: Client) -> None:
+    listed = {str(r.uri): r for r in (await client.list_resources()).resources}
+    for uri, resource in listed.items():
+        assert resource.description, f"{uri} has no description"
+        assert "partial" not in resource.description, f"{uri}: {resource.description}"
+    assert listed["standards://security/rate-limiting.md"].description.startswith("Standard: Rate limiting. Apply when")
+    assert "spec_creation_v1 v1 (6 phases): Write a complete" in listed["workflow://spec_creation_v1"].description
+
+
 async def test_the_templates_reach_documents_by_path_and_workflows_by_name(client: Client) -> None:
     templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
     assert templates == {"standards://{+path}", "workflow://{name}"}
