@@ -6,12 +6,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1
 
 WORKDIR /app
-# CPU torch first, so the project's torch requirement does not pull a CUDA build.
-RUN pip install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu
+# The README's install: CPU torch first, so the project's torch requirement does not pull a CUDA build.
+RUN pip install --no-cache-dir torch==2.13.0 --extra-index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
 COPY agent_os ./agent_os
+COPY agent_os_cli ./agent_os_cli
 COPY bot ./bot
 COPY mcp_server ./mcp_server
+COPY standin ./standin
 COPY workflows ./workflows
 COPY standards ./standards
 COPY app.yml ./

@@ -128,6 +128,9 @@ def _check_order(ctx: Context, rec: SessionRecord, target: PhaseRecord, cur: Pha
         raise WrongPhase(f"Phase {target.number} ({target.title}) is already complete; phases are never re-entered.",
                          hint=f"The session is on phase {cur.number} ({cur.title}).")
     if target.number != cur.number:
+        # The refusal changes nothing, but a try to skip ahead is on the record.
+        with ctx.store.transaction(rec.id):
+            ctx.store.add_event(rec.id, "skip_refused", target.number, current=cur.number)
         raise WrongPhase(
             f"Phase {target.number} ({target.title}) cannot start before phase {cur.number} "
             f"({cur.title}) is complete: phases cannot be skipped.",

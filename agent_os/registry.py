@@ -48,14 +48,20 @@ class Registry:
         directory, _ = self.directory(name)
         return load_workflow(directory)
 
+    def _visible(self) -> list[tuple[Path, str]]:
+        """One directory per name: a project's workflow hides a shipped one of the same name."""
+        seen: set[str] = set()
+        out = []
+        for directory, source in self._candidates():
+            if directory.name not in seen:
+                seen.add(directory.name)
+                out.append((directory, source))
+        return out
+
     def summaries(self) -> list[WorkflowSummary]:
         """Every loadable workflow (a project's workflow hides a shipped one of the same name)."""
-        seen: set[str] = set()
         out: list[WorkflowSummary] = []
-        for directory, source in self._candidates():
-            if directory.name in seen:
-                continue
-            seen.add(directory.name)
+        for directory, source in self._visible():
             try:
                 wf = load_workflow(directory)
             except (WorkflowDefinitionError, NotFoundError):
@@ -65,12 +71,8 @@ class Registry:
 
     def broken(self) -> list[ValidationReport]:
         """Every workflow directory that does not load, with its problems (listing skips them)."""
-        seen: set[str] = set()
         out: list[ValidationReport] = []
-        for directory, _source in self._candidates():
-            if directory.name in seen:
-                continue
-            seen.add(directory.name)
+        for directory, _source in self._visible():
             try:
                 load_workflow(directory)
             except WorkflowDefinitionError as exc:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -50,37 +51,35 @@ def tool_error_text(exc: AgentOSError) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
+@contextmanager
+def _as_tool_errors(tool: str, on_call: Callable[[str, bool], None] | None) -> Iterator[None]:
+    try:
+        yield
+    except AgentOSError as exc:
+        if on_call is not None:
+            on_call(tool, False)
+        raise ToolError(tool_error_text(exc)) from exc
+    if on_call is not None:
+        on_call(tool, True)
+
+
 def refusals_as_tool_errors(fn: F, on_call: Callable[[str, bool], None] | None = None) -> F:
     """Run a tool, turning our errors into tool errors whose text says what to do next.
 
     `on_call(tool name, ok)` is told of each call, for metrics.
     """
 
-    def told(ok: bool) -> None:
-        if on_call is not None:
-            on_call(fn.__name__, ok)
-
     if inspect.iscoroutinefunction(fn):
         @functools.wraps(fn)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                result = await fn(*args, **kwargs)
-            except AgentOSError as exc:
-                told(False)
-                raise ToolError(tool_error_text(exc)) from exc
-            told(True)
-            return result
+            with _as_tool_errors(fn.__name__, on_call):
+                return await fn(*args, **kwargs)
 
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            result = fn(*args, **kwargs)
-        except AgentOSError as exc:
-            told(False)
-            raise ToolError(tool_error_text(exc)) from exc
-        told(True)
-        return result
+        with _as_tool_errors(fn.__name__, on_call):
+            return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

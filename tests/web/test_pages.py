@@ -15,7 +15,8 @@ def test_session_page_shows_phases_evidence_and_timeline(pages_server):
     assert "accepted" in html and "refused" in html  # both submissions are shown
     assert "min_length" in html  # the refusal's rule
     assert "acme/webapp#12" in html
-    assert "session started" in html and "evidence accepted" in html  # the timeline
+    assert "Session started: notes_v1 on user_authentication" in html  # the timeline, in words
+    assert "Evidence for phase 0 accepted." in html and "Evidence for phase 1 refused: 1 problem(s)." in html
 
 
 def test_sessions_list_links_to_each_session(pages_server):
