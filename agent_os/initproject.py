@@ -69,13 +69,31 @@ class FileChange:
     detail: str = ""
 
 
-def server_entry(client: str, root: Path, command: str = "agent-os", server: str | None = None) -> dict[str, Any]:
+# How each client names the project's folder in its own config: a teammate's clone and an
+# editor opened anywhere resolve it, where an absolute path would name only this machine's.
+# Claude Code starts project servers in the project's folder, where `agent-os` finds it.
+PROJECT_DIR: dict[str, str | None] = {"claude": None, "cursor": "${workspaceFolder}", "vscode": "${workspaceFolder}"}
+# The team token comes from each person's environment, never from the (committed) file.
+TOKEN_FROM_ENV: dict[str, str] = {"claude": "${AGENT_OS_TOKEN:-}", "cursor": "${env:AGENT_OS_TOKEN}",
+                                  "vscode": "${env:AGENT_OS_TOKEN}"}
+
+
+def server_entry(client: str, command: str = "agent-os", server: str | None = None) -> dict[str, Any]:
     """Our server's entry in `client`'s configuration: run `agent-os mcp` on this project
-    (with `--server URL`: as the door to a team server)."""
-    args = ["mcp", "--project", str(root)] + (["--server", server] if server else [])
+    (with `--server URL`: as the door to a team server, its token read from AGENT_OS_TOKEN).
+
+    Nothing in it is particular to this machine, so the file can be committed.
+    """
+    args = ["mcp"]
+    if PROJECT_DIR[client]:
+        args += ["--project", PROJECT_DIR[client]]
+    entry: dict[str, Any] = {"command": command, "args": args}
+    if server:
+        args += ["--server", server]
+        entry["env"] = {"AGENT_OS_TOKEN": TOKEN_FROM_ENV[client]}
     if client == "vscode":
-        return {"type": "stdio", "command": command, "args": args}
-    return {"command": command, "args": args}
+        return {"type": "stdio", **entry}
+    return entry
 
 
 def _write_if_changed(path: Path, text: str, root: Path) -> FileChange:
@@ -131,7 +149,7 @@ def write_client_config(root: Path, client: str, command: str = "agent-os", serv
     rel, key = CLIENTS[client]
     path = root / rel
     data, servers = _read_client_config(root, client)
-    entry = server_entry(client, root, command, server)
+    entry = server_entry(client, command, server)
     if data is None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_dump({key: {SERVER_NAME: entry}}), encoding="utf-8")

@@ -40,8 +40,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def open_project(project: Path | None, **overrides: Any) -> Project:
-    """The project the command works on."""
-    return Project.open(project, **overrides)
+    """The project the command works on: --project, else the nearest folder holding
+    `.agent-os/` from here up (as git finds its repository), else the current directory.
+
+    An editor may start `agent-os mcp` in a subfolder of the project; the committed client
+    configs name no absolute path, so the project is found rather than told.
+    """
+    return Project.open(project if project is not None else find_project(Path.cwd()), **overrides)
+
+
+def find_project(start: Path) -> Path:
+    """The nearest of `start` and its parents that holds `.agent-os/`; `start` if none does."""
+    for folder in (start, *start.parents):
+        if (folder / ".agent-os").is_dir():
+            return folder
+    return start
 
 
 def emit_json(value: Any) -> None:

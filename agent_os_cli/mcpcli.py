@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -192,5 +193,9 @@ def init_command(
         style = {"created": "green", "updated": "yellow", "unchanged": "dim"}[c.action]
         detail = f" ({c.detail})" if c.detail else ""
         console.print(f"[{style}]{c.action:9}[/] {escape(c.path)}{escape(detail)}", highlight=False)
+    if shutil.which("agent-os") is None:
+        console.print("[yellow]note:[/] `agent-os` is not on this shell's PATH, so an editor will not find it "
+                      "either. Install it where every program finds it (`pipx install` of this project, or "
+                      "the virtual environment's bin folder on your login PATH).", highlight=False)
     console.print("Next: restart your agent so it picks up the `agent-os` MCP server, then ask it to "
                   "\"create a spec for …\".", highlight=False)

@@ -31,8 +31,9 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
     }
 
 
-def expected_args(root: Path) -> list[str]:
-    return ["mcp", "--project", str(root.resolve())]
+def expected_args(client: str) -> list[str]:
+    """No absolute path: the committed file works in every clone."""
+    return ["mcp"] if client == "claude" else ["mcp", "--project", "${workspaceFolder}"]
 
 
 def test_empty_project_gets_agent_os_folder_and_every_client_config(tmp_path: Path):
@@ -54,7 +55,8 @@ def test_empty_project_gets_agent_os_folder_and_every_client_config(tmp_path: Pa
         assert list(data) == [key], client
         entry = data[key]["agent-os"]
         assert entry["command"] == "agent-os"
-        assert entry["args"] == expected_args(tmp_path)
+        assert entry["args"] == expected_args(client)
+        assert str(tmp_path) not in json.dumps(entry)
     assert json.loads((tmp_path / ".vscode/mcp.json").read_text())["servers"]["agent-os"]["type"] == "stdio"
     assert "type" not in json.loads((tmp_path / ".mcp.json").read_text())["mcpServers"]["agent-os"]
     assert "created" in out.stdout and ".cursor/mcp.json" in out.stdout
@@ -112,7 +114,7 @@ def test_existing_configs_keep_their_servers_and_keys(tmp_path: Path):
         text = (tmp_path / rel).read_text(encoding="utf-8")
         after = json.loads(text)
         ours = after[key].pop("agent-os")
-        assert ours["args"] == expected_args(tmp_path)
+        assert ours["args"] == expected_args(client)
         # Everything else exactly as it was, key order included.
         assert after == data
         assert list(after) == list(data) and list(after[key]) == list(data[key])
@@ -134,11 +136,11 @@ def test_a_stale_agent_os_entry_is_replaced_in_place(tmp_path: Path):
     assert change["action"] == "updated" and change["detail"] == "replaced the agent-os entry"
     servers = json.loads(path.read_text(encoding="utf-8"))["mcpServers"]
     assert list(servers) == ["before", "agent-os", "after"]
-    assert servers["agent-os"] == {"command": "agent-os", "args": expected_args(tmp_path)}
+    assert servers["agent-os"] == {"command": "agent-os", "args": expected_args("claude")}
     assert servers["before"] == {"command": "x"} and servers["after"] == {"command": "y"}
 
     # Human-readable output names the replacement too.
-    servers["agent-os"]["args"] = ["mcp"]
+    servers["agent-os"]["args"] = ["mcp", "--project", "/elsewhere"]
     path.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
     out = init(tmp_path, "--client", "claude")
     assert out.exit_code == 0 and "replaced the agent-os entry" in out.stdout
@@ -236,14 +238,37 @@ def test_init_runs_from_the_current_directory_by_default(tmp_path: Path, monkeyp
     out = runner.invoke(app, ["init", "--client", "claude"])
     assert out.exit_code == 0, out.output
     entry = json.loads((tmp_path / ".mcp.json").read_text(encoding="utf-8"))["mcpServers"]["agent-os"]
-    assert entry["args"] == expected_args(tmp_path)
+    assert entry["args"] == expected_args("claude")
+    assert (tmp_path / ".agent-os").is_dir()
 
 
 def test_the_written_command_serves_the_project(tmp_path: Path):
     """The entry's args, given back to the CLI, name a project that opens (no typo in --project)."""
-    init(tmp_path, "--client", "claude")
-    args = json.loads((tmp_path / ".mcp.json").read_text())["mcpServers"]["agent-os"]["args"]
+    init(tmp_path, "--client", "vscode")
+    args = json.loads((tmp_path / ".vscode/mcp.json").read_text())["servers"]["agent-os"]["args"]
     assert args[0] == "mcp"
+    # The editor puts the workspace folder in for ${workspaceFolder}.
+    args = [a.replace("${workspaceFolder}", str(tmp_path)) for a in args]
     status = runner.invoke(app, ["status", *args[1:], "--json"])
     assert status.exit_code == 0, status.output
     assert json.loads(status.stdout)["sessions"] == []
+
+
+def test_the_team_form_runs_the_door_with_the_token_from_the_environment(tmp_path: Path):
+    out = init(tmp_path, "--server", "https://agent-os.example.com", "--json")
+    assert out.exit_code == 0, out.output
+    for client, (rel, key) in CLIENT_FILES.items():
+        entry = json.loads((tmp_path / rel).read_text(encoding="utf-8"))[key]["agent-os"]
+        assert entry["args"] == [*expected_args(client), "--server", "https://agent-os.example.com"]
+        assert set(entry["env"]) == {"AGENT_OS_TOKEN"} and "AGENT_OS_TOKEN" in entry["env"]["AGENT_OS_TOKEN"]
+        assert entry["env"]["AGENT_OS_TOKEN"].startswith("${")
+
+
+def test_the_mcp_server_finds_the_project_from_a_subfolder(tmp_path: Path, monkeypatch):
+    from agent_os_cli.common import open_project
+
+    assert init(tmp_path).exit_code == 0
+    sub = tmp_path / "src" / "deep"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    assert open_project(None).root == tmp_path.resolve()
