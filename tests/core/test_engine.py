@@ -74,7 +74,9 @@ def test_phases_cannot_be_skipped_and_refusal_changes_nothing(engine: Engine):
         engine.complete_phase(sid, 1, SUMMARY)
     with pytest.raises(NotFoundError):
         engine.complete_phase(sid, 7, SUMMARY)
-    assert snapshot(engine, sid) == before
+    # No state changes; the try to skip ahead is on the timeline, as refused evidence is.
+    assert snapshot(engine, sid)[:3] == before[:3]
+    assert [(e.kind, e.phase, e.data) for e in engine.events(sid)][before[3]:] == [("skip_refused", 1, {"current": 0})]
 
 
 def test_bad_evidence_lists_every_failure_and_changes_no_state(engine: Engine):
