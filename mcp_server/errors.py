@@ -8,7 +8,6 @@ agent can tell "fix your evidence" from "wait for a person".
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -68,14 +67,6 @@ def refusals_as_tool_errors(fn: F, on_call: Callable[[str, bool], None] | None =
 
     `on_call(tool name, ok)` is told of each call, for metrics.
     """
-
-    if inspect.iscoroutinefunction(fn):
-        @functools.wraps(fn)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _as_tool_errors(fn.__name__, on_call):
-                return await fn(*args, **kwargs)
-
-        return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -184,15 +184,6 @@ def summarised(fn: Callable[..., BaseModel]) -> Callable[..., CallToolResult]:
         return CallToolResult(content=[TextContent(type="text", text=summary_text(result))],
                               structured_content=result.model_dump(mode="json", by_alias=True))
 
-    if inspect.iscoroutinefunction(fn):
-        @functools.wraps(fn)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> CallToolResult:
-            return as_result(await fn(*args, **kwargs))
-
-        async_wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
-            return_annotation=Annotated[CallToolResult, model])
-        return async_wrapper
-
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> CallToolResult:
         return as_result(fn(*args, **kwargs))

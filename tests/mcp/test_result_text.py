@@ -9,10 +9,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-
 pytestmark = pytest.mark.anyio
-
-TOOL_NAMES = ("get_current_phase", "complete_phase", "get_task")
 
 
 async def call(client: Client, tool: str, **args: Any) -> tuple[str, dict[str, Any]]:
@@ -41,7 +38,7 @@ async def test_the_current_phase_reads_as_instructions_with_rules_and_a_good_exa
     assert example["project_files_reviewed"] == ["README.md", "app/users/models.py"]
 
 
-async def test_completion_names_the_next_phase_and_state_lists_the_phases(client: Client, project: Project,
+async def test_completion_names_the_next_phase_and_state_lists_the_phases(client: Client,
                                                                          demo: Any) -> None:
     _, data = await call(client, "start_workflow", workflow_type="spec_creation_v1", target_file="auth")
     sid = data["session"]["session_id"]
