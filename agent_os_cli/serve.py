@@ -25,7 +25,9 @@ def serve_command(
     Settings come from environment variables: AGENT_OS_APP_ID, AGENT_OS_PRIVATE_KEY (path
     to the App's .pem), AGENT_OS_WEBHOOK_SECRET, AGENT_OS_PUBLIC_URL (where people reach
     this server; the check runs link to it), AGENT_OS_GITHUB_URL (GitHub Enterprise
-    Server's API URL) and AGENT_OS_DB. Without an App id the GitHub App is off and the
+    Server's API URL) and AGENT_OS_DB; on a server others can reach, AGENT_OS_CLIENT_ID and
+    AGENT_OS_CLIENT_SECRET (Sign in with GitHub for the session pages) and
+    AGENT_OS_METRICS_TOKEN (docs/team-setup.md). Without an App id the GitHub App is off and the
     rest still runs. MCP clients need a token: `agent-os token create NAME`.
     SIGTERM or Ctrl-C shuts down gracefully: the item in hand finishes, queued GitHub
     writes wait in the store for the next start.
@@ -50,8 +52,9 @@ def serve_command(
     app_state = "on" if settings.app_id is not None else "off (set AGENT_OS_APP_ID to turn it on)"
     err_console.print(f"Agent OS team server on http://{host}:{port} — project {escape(str(proj.root))}; "
                       f"GitHub App {app_state}; MCP at /mcp; sessions at /sessions", highlight=False)
+    # X-Forwarded-For/Proto are believed from the trusted proxies only (AGENT_OS_TRUSTED_PROXIES).
     uvicorn.run(create_team_app(settings, project=proj, host=host), host=host, port=port, log_level="info",
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies)
 
 
 @app.command("demo")

@@ -15,8 +15,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from mcp.server.transport_security import TransportSecuritySettings
 
@@ -28,6 +29,7 @@ from bot.app import Bot, database_health
 from bot.metrics import Metrics
 from bot.pages import pages_router
 from bot.settings import Settings
+from bot.signin import Access, signin_router
 
 if TYPE_CHECKING:
     from agent_os.standards import Embedder
@@ -57,7 +59,8 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
     mcp = build_server(project, engine=engine, embedder=embedder, token_verifier=StoreTokenVerifier(tokens),
                        public_url=settings.public_url or f"http://{host}", warm_index=True,
                        on_tool_call=lambda tool, ok: metrics.tool_calls.labels(tool, "ok" if ok else "error").inc())
-    security = None if host in LOOPBACK else TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    security = mcp_transport_security(host, settings.public_url)
+    access = Access.for_server(settings, host)
     # On PostgreSQL several replicas may answer /mcp: stateless streamable HTTP keeps no MCP
     # session in one process's memory, so any replica answers any request.
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", host=host, transport_security=security,
@@ -79,7 +82,8 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
     app = FastAPI(title="Agent OS", lifespan=lifespan, docs_url=None, redoc_url=None)
     if bot is not None:
         app.include_router(bot.router())
-    app.include_router(pages_router(engine, settings.public_url.rstrip("/") if settings.public_url else ""))
+    app.include_router(signin_router(access))
+    app.include_router(pages_router(engine, settings.public_url.rstrip("/") if settings.public_url else "", access))
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
@@ -95,7 +99,10 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
                              "sessions": len(engine.list_sessions()), "database": database})
 
     @app.get("/metrics")
-    def prometheus() -> Response:
+    def prometheus(request: Request) -> Response:
+        refused = access.metrics_refusal(request)
+        if refused is not None:
+            return refused
         if bot is not None:
             metrics.outbox_depth.set(bot.store.pending_count())
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
@@ -107,6 +114,21 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
     app.state.mcp = mcp
     app.state.metrics = metrics
     return app
+
+
+def mcp_transport_security(host: str, public_url: str) -> TransportSecuritySettings | None:
+    """The /mcp Host and Origin check: against DNS rebinding on loopback, where the public
+    name (AGENT_OS_PUBLIC_URL, a reverse proxy's) is accepted as well; none elsewhere."""
+    if host not in LOOPBACK:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    if not public_url:
+        return None  # the SDK's own loopback defaults
+    public = urlsplit(public_url)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", public.netloc, f"{public.hostname}:*"],
+        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*",
+                         f"{public.scheme}://{public.netloc}"])
 
 
 def issue_token(engine: Engine, name: str) -> str:

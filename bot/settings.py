@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     public_url: str = Field(default="", description="Where people reach this server (details links).")
     project: Path = Field(default=Path("."), description="The project directory (AGENT_OS_PROJECT).")
     app_slug: str = Field(default="agent-os", description="The App's slug; its bot is '<slug>[bot]'.")
+    # Sign in with GitHub (the App's OAuth user flow) for the session pages, and /metrics'
+    # own token: needed once the server is reachable beyond loopback (bot/signin.py).
+    client_id: str = Field(default="", description="The App's OAuth client id (AGENT_OS_CLIENT_ID).")
+    client_secret: SecretStr = Field(default=SecretStr(""), description="The App's client secret.")
+    metrics_token: SecretStr = Field(default=SecretStr(""), description="Bearer token for /metrics.")
+    require_sign_in: bool | None = Field(default=None, description="Force (true) or waive (false) sign-in "
+                                         "and the /metrics token; unset: required once reachable beyond loopback.")
+    trusted_proxies: str = Field(default="127.0.0.1", description="Addresses whose X-Forwarded-For/Proto "
+                                 "are believed, comma-separated (AGENT_OS_TRUSTED_PROXIES; * for any).")
 
     # Reliability knobs (tests shrink them; defaults suit GitHub).
     max_body_bytes: int = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB

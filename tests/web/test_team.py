@@ -31,7 +31,8 @@ def team(tmp_path, credentials):
                        webhook_secret=SECRET) as gh:
         gh.create_repo(REPO, files={".agent-os/config.yaml": "gates:\n  approvals: 1\n"},
                        collaborators={"dev": "write", "rev": "write"})
-        settings = make_settings(gh, tmp_path, credentials.private_key_pem)
+        # The doors, not who may read the pages (tests/web/test_signin.py): open pages here.
+        settings = make_settings(gh, tmp_path, credentials.private_key_pem, require_sign_in=False)
         app = create_team_app(settings, project=project, engine=engine, embedder=HashEmbedder())
         with BackgroundServer(app) as server:
             gh.set_webhook(server.url + "/webhooks/github", SECRET)
