@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agent_os.paths import is_session_id
@@ -186,11 +186,19 @@ def overall_check(sessions: list[SessionState], *, public_url: str) -> CheckSpec
     )
 
 
-def checks_for(sessions: list[SessionState], *, public_url: str = "") -> list[CheckSpec]:
-    """Every check run a PR carrying `sessions` should show: phases in order, then the overall."""
+def checks_for(sessions: list[SessionState], *, public_url: str = "", notes: list[str] | None = None) -> list[CheckSpec]:
+    """Every check run a PR carrying `sessions` should show: phases in order, then the overall.
+
+    `notes` (problems the bot met, such as a permission the App lacks) head the summary of
+    the overall check and of every phase waiting at its gate: where a person looks first.
+    """
     prefixed = len(sessions) > 1
     specs = [phase_check(s, p, prefixed=prefixed, public_url=public_url) for s in sessions for p in s.phases]
     specs.append(overall_check(sessions, public_url=public_url))
+    if notes:
+        lead = "\n".join(f"> **Warning:** {n}" for n in notes)
+        specs = [replace(c, summary=f"{lead}\n\n{c.summary}")
+                 if c.name == OVERALL or c.conclusion == "action_required" else c for c in specs]
     return specs
 
 

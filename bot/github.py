@@ -5,8 +5,8 @@ gets a token that githubkit caches (per client configuration) until a minute bef
 expires, so one token serves every call of the hour. githubkit's own retries are off:
 retrying is the outbox's job, which survives restarts and honours rate limits.
 
-Errors come back as `GitHubCallError`, which says whether trying again later can help
-and when (`retry_at`, from `Retry-After` or `x-ratelimit-reset`).
+Errors come back as `GitHubCallError` (bot/github_errors.py), which says whether trying
+again later can help and when, or which permission the App lacks.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import logging
 import re
 import ssl
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -26,60 +25,24 @@ from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
 
+from .github_errors import GitHubCallError, classify
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class GitHubCallError(Exception):
-    """A REST call failed. `transient` says whether a later retry can succeed."""
-
-    def __init__(self, message: str, *, status_code: int | None = None, transient: bool = False,
-                 retry_at: float | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.transient = transient
-        self.retry_at = retry_at
-
-
-def retry_at_from_headers(headers: Any, status_code: int, clock: float | None = None) -> float | None:
-    """When GitHub says to try again (epoch seconds), from `Retry-After` or `x-ratelimit-reset`.
-
-    https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#handle-rate-limit-errors-appropriately
-    """
-    clock = time.time() if clock is None else clock
-    after = headers.get("retry-after")
-    if after is not None:
-        try:
-            return clock + max(0.0, float(after))
-        except ValueError:
-            return None
-    if status_code in (403, 429) and headers.get("x-ratelimit-remaining") == "0":
-        reset = headers.get("x-ratelimit-reset")
-        try:
-            return max(clock, float(reset)) if reset is not None else None
-        except ValueError:
-            return None
-    return None
-
-
 def _error(exc: GitHubException, what: str) -> GitHubCallError:
     if isinstance(exc, RequestFailed):
         response = exc.response.raw_response
-        status = response.status_code
-        retry_at = retry_at_from_headers(response.headers, status)
         try:
-            message = response.json().get("message", "")
+            message = str(response.json().get("message", ""))
         except Exception:  # a proxy's HTML error page
             message = response.text[:200]
-        # 5xx, rate limits and 401 (a token revoked early) can pass; other 4xx will not.
-        transient = status >= 500 or status in (401, 429) or retry_at is not None
-        return GitHubCallError(f"{what}: HTTP {status} {message}".strip(), status_code=status,
-                               transient=transient, retry_at=retry_at)
+        return classify(what, response.request.url.path, response.status_code, response.headers, message)
     if isinstance(exc, RequestTimeout):
-        return GitHubCallError(f"{what}: timed out", transient=True)
+        return GitHubCallError(f"{what}: timed out", transient=True, kind="network")
     if isinstance(exc, RequestError):
-        return GitHubCallError(f"{what}: {exc.exc!r}", transient=True)
+        return GitHubCallError(f"{what}: {exc.exc!r}", transient=True, kind="network")
     return GitHubCallError(f"{what}: {exc!r}", transient=False)
 
 
@@ -214,3 +177,6 @@ class GitHubApp:
                 break
             page += 1
         return items[:limit]
+
+
+__all__ = ["DeliveryAttempt", "GitHubApp", "GitHubCallError"]

@@ -32,6 +32,7 @@ from agent_os.views import SessionState
 
 from . import checks
 from .github import GitHubApp, GitHubCallError
+from .github_errors import retry_time
 from .settings import Settings
 from .store import BotStore, CheckRunRecord, OutboxItem
 
@@ -91,11 +92,11 @@ class Outbox:
             try:
                 self._send(item)
             except GitHubCallError as exc:
-                self._failed(item, exc)
-                if exc.retry_at is not None and exc.status_code in (403, 429):
+                retry_at = self._failed(item, exc)
+                if exc.rate_limited and retry_at is not None:
                     # A rate limit covers the installation: stop sending until it lifts.
-                    self.paused_until = max(self.paused_until, exc.retry_at)
-                    self.store.postpone_all(exc.retry_at)
+                    self.paused_until = max(self.paused_until, retry_at)
+                    self.store.postpone_all(retry_at)
                     break
             except AgentOSError as exc:
                 log.warning("outbox item %s dropped: %s", item.idem_key, exc)
@@ -110,17 +111,18 @@ class Outbox:
         if self.on_sent is not None:
             self.on_sent(kind, ok)
 
-    def _failed(self, item: OutboxItem, exc: GitHubCallError) -> None:
+    def _failed(self, item: OutboxItem, exc: GitHubCallError) -> float | None:
+        """Schedule the retry (returned), or give up (None) when retrying cannot help."""
         attempts = item.attempts + 1
         if not exc.transient or attempts >= self.settings.max_attempts:
             log.error("giving up on %s after %d attempt(s): %s", item.idem_key, attempts, exc)
             self.store.item_failed(item, str(exc), None)
             self._count(item.kind, False)
-            return
-        backoff = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** (attempts - 1))
-        retry_at = max(exc.retry_at or 0.0, time.time() + backoff)
+            return None
+        retry_at = retry_time(exc, attempts, base=self.settings.backoff_base, cap=self.settings.backoff_max)
         log.warning("%s failed (%s); retrying in %.1fs", item.idem_key, exc, retry_at - time.time())
         self.store.item_failed(item, str(exc), retry_at)
+        return retry_at
 
     def _send(self, item: OutboxItem) -> None:
         p = item.payload
@@ -168,7 +170,8 @@ class Outbox:
                 self._put_check(installation, repo, unlinked["head_sha"], spec, retried=retried)
             return
         head = self._head_sha(installation, repo, number, sessions)
-        for spec in checks.checks_for(sessions, public_url=self.settings.public_url):
+        notes = self.store.pr_notes(repo, number)
+        for spec in checks.checks_for(sessions, public_url=self.settings.public_url, notes=notes):
             self._put_check(installation, repo, head, spec, retried=retried)
 
     def _put_check(self, installation: int, repo: str, head: str, spec: checks.CheckSpec, *,

@@ -38,6 +38,7 @@ class GitHubPort(Protocol):
     def update_status_comment(self, repo: str, number: int) -> None: ...
     def reply(self, repo: str, number: int, body: str, *, key: str) -> None: ...
     def recheck(self, repo: str, head_sha: str) -> None: ...
+    def set_notes(self, repo: str, number: int, notes: list[str]) -> None: ...
 
     # what the bot remembers of its own writes and installations
     def has_status_comment(self, repo: str, number: int) -> bool: ...
@@ -111,6 +112,11 @@ class LiveGitHub:
     def recheck(self, repo: str, head_sha: str) -> None:
         """Make the next sync re-send every check run on the commit."""
         self.store.forget_check_digests(repo, head_sha)
+
+    def set_notes(self, repo: str, number: int, notes: list[str]) -> None:
+        """What the PR's checks must also say (replacing what they said); re-sent if changed."""
+        if notes != self.store.pr_notes(repo, number):
+            self.store.set_pr_notes(repo, number, notes)
 
     def has_status_comment(self, repo: str, number: int) -> bool:
         """Whether the bot posted a status comment on the PR."""

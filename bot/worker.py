@@ -19,6 +19,7 @@ from agent_os.errors import AgentOSError
 
 from .events import Event
 from .github import GitHubCallError
+from .github_errors import retry_time
 from .handlers import Handlers, PermanentError
 from .metrics import Metrics
 from .outbox import Outbox
@@ -156,8 +157,7 @@ class Worker:
             self.metrics.webhooks_failed.labels(d.event).inc()
             attempts = d.attempts + 1
             if exc.transient and attempts < self.settings.delivery_attempts:
-                backoff = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** (attempts - 1))
-                retry_at = max(exc.retry_at or 0.0, time.time() + backoff)
+                retry_at = retry_time(exc, attempts, base=self.settings.backoff_base, cap=self.settings.backoff_max)
                 log.warning("delivery %s (%s) failed, retrying: %s", d.delivery_id, d.event, exc)
                 self.store.finish_delivery(d.delivery_id, "received", str(exc), retry_at)
             else:

@@ -42,6 +42,8 @@ class RecordingGitHub:
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     tree: FileSource | None = None  # what files_at answers (the harness: the project's working tree)
 
+    notes: dict[int, list[str]] = field(default_factory=dict)
+
     WRITES = ("sync_checks", "sync_unlinked", "update_status_comment", "reply", "recheck")
 
     def writes(self) -> list[tuple[Any, ...]]:
@@ -104,6 +106,9 @@ class RecordingGitHub:
 
     def recheck(self, repo: str, head_sha: str) -> None:
         self.calls.append(("recheck", repo, head_sha))
+
+    def set_notes(self, repo: str, number: int, notes: list[str]) -> None:
+        self.notes[number] = list(notes)
 
     # the bot's memory
     def has_status_comment(self, repo: str, number: int) -> bool:

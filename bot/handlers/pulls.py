@@ -60,7 +60,7 @@ def on_pull_request(event: Event, ctx: Context) -> str:
             engine.link_pull_request(sid, repo, pr.number, head_sha=pr.head.sha, source="webhook")
     if pr.head.sha:
         reverify(ctx, repo, pr.head.sha, linked)
-    apply_gate_policy(ctx, repo, pr.base.ref, linked)
+    apply_gate_policy(ctx, repo, pr.number, pr.base.ref, linked)
     if newly:
         backfill_reviews(ctx, repo, pr.number, newly)
     github.sync_checks(repo, pr.number)
@@ -79,24 +79,32 @@ def reverify(ctx: Context, repo: str, head: str, session_ids: set[str]) -> None:
             log.info("%s at %s: phase(s) %s no longer pass", sid, head[:7], broken)
 
 
-def gate_policy(ctx: Context, repo: str, base_ref: str) -> GatePolicyConfig | None:
-    """The team's gate policy from the PR's base branch (a PR cannot weaken its own gate)."""
+def gate_policy(ctx: Context, repo: str, base_ref: str, notes: list[str]) -> GatePolicyConfig | None:
+    """The team's gate policy from the PR's base branch (a PR cannot weaken its own gate);
+    what the checks must also say (a team the App may not read) is added to `notes`."""
     config = ctx.github.config(repo, base_ref)
     if config is None:
         return None
     policy = config.gates
     if policy.required_teams:
         policy = policy.model_copy(update={"team_members": {
-            team: team_members(ctx, repo, team) for team in policy.required_teams}})
+            team: team_members(ctx, repo, team, notes) for team in policy.required_teams}})
     return policy
 
 
-def team_members(ctx: Context, repo: str, team: str) -> list[str]:
-    """The members of `org/slug`; nobody when GitHub does not know the team."""
+def team_members(ctx: Context, repo: str, team: str, notes: list[str]) -> list[str]:
+    """The members of `org/slug`; nobody when GitHub does not know the team or will not say."""
     org, slug = team.split("/", 1)
     try:
         return ctx.github.team_members(repo, org, slug)
     except GitHubCallError as exc:
+        if exc.kind == "permission":
+            # The gate stays closed for this team, and says why, rather than failing the PR.
+            log.error("cannot read the members of @%s for %s: %s", team, repo, exc)
+            notes.append(f"The App may not read the members of @{team}, so no approval counts for that team "
+                         f"yet: grant the App the {exc.permission} permission in its settings, then "
+                         "comment `/agent-os refresh`.")
+            return []
         if exc.status_code != 404:
             raise
         # Unknown, or invisible to the App: nobody's approval can stand for this team.
@@ -104,11 +112,13 @@ def team_members(ctx: Context, repo: str, team: str) -> list[str]:
         return []
 
 
-def apply_gate_policy(ctx: Context, repo: str, base_ref: str, session_ids: set[str]) -> None:
-    """Give each session the base branch's policy."""
-    policy = gate_policy(ctx, repo, base_ref)
+def apply_gate_policy(ctx: Context, repo: str, number: int, base_ref: str, session_ids: set[str]) -> None:
+    """Give each session the base branch's policy; the PR's checks show what stood in its way."""
+    notes: list[str] = []
+    policy = gate_policy(ctx, repo, base_ref, notes)
     for sid in session_ids:
         ctx.engine.set_gate_policy(sid, policy)
+    ctx.github.set_notes(repo, number, notes)
 
 
 def refresh(ctx: Context, repo: str, number: int, *, resend: bool = True) -> None:
@@ -124,7 +134,7 @@ def refresh(ctx: Context, repo: str, number: int, *, resend: bool = True) -> Non
     for sid in sessions:
         ctx.engine.link_pull_request(sid, repo, number, head_sha=head, source="webhook")
     reverify(ctx, repo, head, sessions)
-    apply_gate_policy(ctx, repo, pull["base"]["ref"], sessions)
+    apply_gate_policy(ctx, repo, number, pull["base"]["ref"], sessions)
     backfill_reviews(ctx, repo, number, sessions)
     if resend:
         ctx.github.recheck(repo, head)

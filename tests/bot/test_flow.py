@@ -107,3 +107,18 @@ def test_a_required_team_is_read_from_github_with_the_policy(env):
     env.drain()
     assert env.engine.state(sid).status == "complete"
     assert env.checks(pr.head_sha)["Agent OS"] == ("completed", "success")
+
+
+def test_a_team_the_app_may_not_read_closes_the_gate_with_the_reason_on_the_check(env, caplog):
+    env.gh.add_team("acme", "security", ["sec1"])
+    env.gh.inject("GET", "/orgs/*/teams/*/members", 403, message="Resource not accessible by integration",
+                  headers={"x-accepted-github-permissions": "members=read"}, times=5)
+    sid, pr = pr_at_gate(env, "approvals: 1\nrequired_teams: [acme/security]")
+    env.gh.submit_review(REPO, pr.number, "sec1", "approved")
+    env.drain()
+    assert env.engine.state(sid).status == "active"
+    assert [d.status for d in env.bot.store.deliveries()] == ["done", "done"]
+    run = env.gh.check_runs(REPO, pr.head_sha)["Agent OS"]
+    assert run.conclusion == "action_required"
+    assert "@acme/security" in run.output["summary"] and "Members: read" in run.output["summary"]
+    assert any("Members: read" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)

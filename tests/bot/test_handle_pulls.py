@@ -123,3 +123,22 @@ def test_a_linked_pr_with_a_status_comment_gets_it_updated(hub):
     hub.github.status_comments.add((REPO, 1))
     hub.deliver(pr_event("opened", 1, body=f"Agent-OS-Session: {sid}"))
     assert hub.github.writes() == [("sync_checks", REPO, 1), ("update_status_comment", REPO, 1)]
+
+
+def test_a_team_the_app_may_not_read_keeps_the_gate_closed_and_says_what_to_grant(hub):
+    hub.github.config_yaml = "gates:\n  approvals: 1\n  required_teams: [acme/security]\n"
+    hub.github.teams["acme/security"] = GitHubCallError(
+        "GET /orgs/acme/teams/security/members: HTTP 403", status_code=403, kind="permission",
+        permission="Members: read")
+    sid = hub.start()
+    assert hub.deliver(pr_event("opened", 1, body=f"Agent-OS-Session: {sid}")) == f"linked ['{sid}']"
+    [note] = hub.github.notes[1]
+    assert "@acme/security" in note and "Members: read" in note
+    run_to_gate(hub.engine, sid)
+    hub.deliver(review_event(1, "rev", "approved"))
+    assert hub.engine.state(sid).status == "active"
+
+    hub.github.teams["acme/security"] = ["rev"]  # granted, then refreshed
+    hub.github.pulls[1] = {"number": 1, "state": "open", "head": {"sha": "a" * 40}, "base": {"ref": "main"}}
+    hub.handlers.refresh(REPO, 1)
+    assert hub.github.notes[1] == []

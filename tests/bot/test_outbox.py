@@ -199,3 +199,17 @@ def test_a_reply_that_timed_out_but_was_posted_is_found_by_its_marker_not_posted
         assert reply.body.rstrip().endswith(f"<!-- agent-os:{item.idem_key} -->")
         assert len(env.gh.requests("POST", "/repos/*/issues/*/comments")) == 1
         assert env.bot.store.outbox("done")[-1].idem_key == item.idem_key
+
+
+def test_a_secondary_rate_limit_without_retry_after_waits_at_least_a_minute(env):
+    env.gh.inject("POST", "/repos/*/check-runs", 403,
+                  message="You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
+    t0 = time.time()
+    _, pr = open_linked_pr(env)
+    item = wait_until(lambda: next((i for i in sync_items(env, "pending") if i.last_error), None),
+                      what="the limited attempt")
+    assert "secondary rate limit" in item.last_error
+    assert item.next_attempt_at >= t0 + 60
+    assert env.bot.outbox.paused_until >= t0 + 60  # every write waits, not just this one
+    env.drain()
+    assert len(env.gh.requests("POST", "/repos/*/check-runs")) == 1
