@@ -11,12 +11,16 @@ this process and plays GitHub. Measured:
     (each recorded in the session, each change re-posting the PR's checks on the
     stand-in), sent by four concurrent senders, from the first POST until the store has processed them all;
   - approval to check: a reviewer's approval webhook sent for a session waiting at its
-    gate, until the stand-in shows the overall `Agent OS` check as `success`.
+    gate, until the stand-in shows the overall `Agent OS` check as `success`;
+  - ack under a backlog: review webhooks on linked pull requests (each one real work for
+    the worker) POSTed by many concurrent senders at once, while the worker drains them;
+    the time from sending each to its 202. The acknowledgement must not wait on the worker.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sqlite3
@@ -94,6 +98,8 @@ def main() -> int:
     parser.add_argument("--acks", type=int, default=1000, help="ping deliveries for ack latency")
     parser.add_argument("--burst", type=int, default=300, help="review deliveries in the throughput burst")
     parser.add_argument("--approvals", type=int, default=15, help="gated sessions to approve")
+    parser.add_argument("--backlog", type=int, default=500, help="review deliveries sent at once for ack-under-backlog")
+    parser.add_argument("--senders", type=int, default=100, help="concurrent senders for ack-under-backlog")
     parser.add_argument("--settle", type=float, default=12.0,
                         help="seconds to let the server load the embedding model in the background "
                         "before measuring (its first seconds are busy with that, not with webhooks)")
@@ -122,6 +128,7 @@ def main() -> int:
                     figures["ack_ms"] = ack_latency(client, url, args.acks)
                     figures["burst"] = burst(client, url, engine, gh, root, args.burst)
                 figures["approval_to_check_ms"] = approval_to_check(engine, gh, args.approvals)
+                figures["backlog_ack_ms"] = backlog_acks(url, engine, gh, root, args.backlog, args.senders)
             finally:
                 server.terminate()
                 server.wait(20)
@@ -137,6 +144,9 @@ def main() -> int:
           f"({b['seconds']} s; the POSTs alone took {b['post_seconds']} s)")
     print(f"  approval webhook -> 'Agent OS' success on the stand-in, {c['n']} gates   "
           f"p50 {c['p50']} ms   p95 {c['p95']} ms")
+    d = figures["backlog_ack_ms"]
+    print(f"  webhook ack under a backlog, {d['n']} reviews from {d['senders']} senders at once   "
+          f"p50 {d['p50']} ms   p99 {d['p99']} ms   max {d['max']} ms   (drained in {d['drain_s']} s)")
     return 0
 
 
@@ -178,6 +188,45 @@ def burst(client: httpx.Client, url: str, engine: Engine, gh: GitHubStandIn, roo
     seconds = time.perf_counter() - t0
     return {"n": n, "seconds": round(seconds, 2), "post_seconds": round(posted, 2),
             "per_s": round(n / seconds, 1)}
+
+
+def backlog_acks(url: str, engine: Engine, gh: GitHubStandIn, root: Path, n: int, senders: int) -> dict:
+    """`n` review webhooks on ten linked PRs, POSTed by `senders` concurrent senders (one
+    asyncio client, so the senders cost little CPU); each one's time to its 202."""
+    db = root / ".agent-os" / "agent_os.db"
+    prs = []
+    for k in range(10):
+        sid = engine.start("gated_v1", f"backlog {k}", author="dev").session.session_id
+        prs.append(gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}", head_ref=f"b{k}"))
+    wait_for(lambda: all("Agent OS" in gh.check_runs(REPO, pr.head_sha) for pr in prs))
+    deliveries = []
+    for i in range(n):
+        gh.submit_review(REPO, prs[i % len(prs)].number, "rev", "commented", body=f"note {i}", send=False)
+        deliveries.append(gh.deliveries[-1])
+    before = done_count(db)
+    times: list[float] = []
+
+    async def send_all() -> None:
+        queue: asyncio.Queue = asyncio.Queue()
+        for d in deliveries:
+            queue.put_nowait(d)
+        limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            async def sender() -> None:
+                while not queue.empty():
+                    d = queue.get_nowait()
+                    t0 = time.perf_counter()
+                    response = await client.post(url, content=d.body, headers=d.headers)
+                    times.append((time.perf_counter() - t0) * 1000)
+                    assert response.status_code == 202, response.text
+            await asyncio.gather(*(sender() for _ in range(senders)))
+
+    t0 = time.perf_counter()
+    asyncio.run(send_all())
+    wait_for(lambda: done_count(db) >= before + n, step=0.01)
+    return {"n": n, "senders": senders, "p50": round(statistics.median(times), 1),
+            "p99": round(percentile(times, 0.99), 1), "max": round(max(times), 1),
+            "drain_s": round(time.perf_counter() - t0, 1)}
 
 
 def approval_to_check(engine: Engine, gh: GitHubStandIn, n: int) -> dict[str, float]:

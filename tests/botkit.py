@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -142,6 +145,28 @@ def wait_until(predicate: Callable[[], object], *, timeout: float = 15.0, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+def serve(root: Path, gh: GitHubStandIn, port: int, key: Path, **env: str) -> subprocess.Popen:
+    """`agent-os serve` in its own process on `port`, as GitHub's App for `gh`; `env` adds
+    AGENT_OS_* settings. Returns once /healthz answers (stderr is kept: read it after)."""
+    environ = {**os.environ, "AGENT_OS_APP_ID": str(gh.app.id), "AGENT_OS_PRIVATE_KEY": str(key),
+               "AGENT_OS_WEBHOOK_SECRET": SECRET, "AGENT_OS_GITHUB_URL": gh.url,
+               "AGENT_OS_PUBLIC_URL": f"http://127.0.0.1:{port}", "AGENT_OS_BACKOFF_BASE": "0.2",
+               "AGENT_OS_BACKOFF_MAX": "1", **env}
+    proc = subprocess.Popen([sys.executable, "-m", "agent_os_cli", "serve", "--project", str(root),
+                             "--port", str(port)], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, proc.stderr.read().decode()
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("agent-os serve did not come up")
 
 
 def settle(env: BotEnv, timeout: float = 15.0) -> None:

@@ -87,10 +87,11 @@ def test_a_status_comment_posted_before_a_crash_is_found_not_posted_twice(env):
     settle(env)
     [status] = bot_comments(env, pr.number)
     # The crash: GitHub has the comment, our record of it is gone, the write is retried.
+    env.bot.worker.stop()  # so the retry cannot start before it is marked as one
     env.bot.store.db.execute("DELETE FROM bot_status_comments")
     env.bot.outbox.update_status_comment(REPO, pr.number)
     env.bot.store.db.execute("UPDATE bot_outbox SET attempts = 1 WHERE status = 'pending'")
-    env.bot.worker.wake()
+    env.bot.worker.start()
     settle(env)
     [again] = bot_comments(env, pr.number)
     assert again.id == status.id

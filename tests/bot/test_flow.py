@@ -117,7 +117,7 @@ def test_a_team_the_app_may_not_read_closes_the_gate_with_the_reason_on_the_chec
     env.gh.submit_review(REPO, pr.number, "sec1", "approved")
     env.drain()
     assert env.engine.state(sid).status == "active"
-    assert [d.status for d in env.bot.store.deliveries()] == ["done", "done"]
+    assert {d.status for d in env.bot.store.deliveries()} == {"done"}  # the PR did not fail
     run = env.gh.check_runs(REPO, pr.head_sha)["Agent OS"]
     assert run.conclusion == "action_required"
     assert "@acme/security" in run.output["summary"] and "Members: read" in run.output["summary"]

@@ -7,12 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
-from botkit import REPO, SECRET, make_settings, pr_files, run_to_gate, wait_until
+from botkit import REPO, SECRET, make_settings, pr_files, run_to_gate, serve, wait_until
 
 from agent_os.engine import Engine
 from agent_os.project import Project
@@ -89,26 +87,6 @@ def test_mcp_over_http_in_the_team_server_sees_gates_open_from_reviews(team):
         httpx.get(server.url + "/metrics").text
 
 
-def _serve(tmp_path: Path, gh: GitHubStandIn, port: int, key: Path) -> subprocess.Popen:
-    env = {**os.environ, "AGENT_OS_APP_ID": str(gh.app.id), "AGENT_OS_PRIVATE_KEY": str(key),
-           "AGENT_OS_WEBHOOK_SECRET": SECRET, "AGENT_OS_GITHUB_URL": gh.url,
-           "AGENT_OS_PUBLIC_URL": f"http://127.0.0.1:{port}", "AGENT_OS_BACKOFF_BASE": "0.2",
-           "AGENT_OS_BACKOFF_MAX": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "agent_os_cli", "serve", "--project", str(tmp_path),
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, proc.stderr.read().decode()
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("agent-os serve did not come up")
-
-
 def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
     key = tmp_path / "app.pem"
     key.write_text(credentials.private_key_pem)
@@ -122,7 +100,7 @@ def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
         sid = engine.start("spec_creation_v1", "auth").session.session_id
         run_to_gate(engine, sid)
 
-        server = _serve(tmp_path, gh, port, key)
+        server = serve(tmp_path, gh, port, key)
         try:
             pr = gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}",
                                       files=pr_files(engine, sid))
@@ -141,7 +119,7 @@ def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
         assert gh.check_runs(REPO, pr.head_sha)["Agent OS"].conclusion == "action_required"
 
         gh.faults.clear()
-        server = _serve(tmp_path, gh, port, key)
+        server = serve(tmp_path, gh, port, key)
         try:
             wait_until(lambda: gh.check_runs(REPO, pr.head_sha)["Agent OS"].conclusion == "success", timeout=30,
                        what="the overall check to turn green after the restart")
