@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 # Every process the tests start (agent-os mcp, serve, demo) embeds with the hashing test
 # double: no model loads outside the tests marked `model`, which ask for a backend by name.
 os.environ["AGENT_OS_EMBEDDER"] = "fake"
+
+# Every stand-in the run starts, in this process or a child, appends what it exchanged to one
+# file, so the conformance test validates the whole run's traffic instead of re-running suites.
+if "STANDIN_RECORD" not in os.environ:
+    os.environ["STANDIN_RECORD"] = os.path.join(tempfile.mkdtemp(prefix="standin-traffic-"),
+                                                "traffic.jsonl")
+
+CONFORMANCE = "test_bot_and_stand_in_traffic_matches_githubs_description"
+
+
+def pytest_collection_modifyitems(config, items):
+    """The conformance test goes last: by then every stand-in of the run has written its traffic."""
+    last = [item for item in items if item.name == CONFORMANCE]
+    items[:] = [item for item in items if item.name != CONFORMANCE] + last
 
 from standin import AppCredentials, make_app_credentials
 
