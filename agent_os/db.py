@@ -107,6 +107,9 @@ class Database:
         # SQLite shares one connection; PostgreSQL threads each take their own.
         self._lock: Any = threading.RLock() if not self.is_postgres else _NoLock()
         self._local = threading.local()
+        # Statements outside a transaction run in autocommit on PostgreSQL: no BEGIN/COMMIT
+        # round trips around every read (psycopg switches it on the client side).
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgres else engine
         self._notify_hooks: list[Callable[[str], None]] = []
         with self.transaction() as conn:
             dialects.create_migrations_table(conn)
@@ -177,7 +180,7 @@ class Database:
         if current is not None:
             yield current
             return
-        with self._lock, self.engine.connect() as sa:
+        with self._lock, self._single.connect() as sa:
             try:
                 yield Conn(sa)
             except BaseException:

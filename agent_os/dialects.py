@@ -40,8 +40,9 @@ def create_engine(url: str, location: Any) -> Any:
         return sa.create_engine("sqlite://", module=sqlite.sqlite3, creator=lambda: sqlite.connect(path),
                                 poolclass=StaticPool)
     if url.startswith("postgresql"):
-        return sa.create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True,
-                                pool_recycle=1800)
+        # No pre-ping (a round trip per checkout): a connection the server dropped fails one
+        # statement, SQLAlchemy discards it, and callers retry (the worker on its next pass).
+        return sa.create_engine(url, pool_size=8, max_overflow=16, pool_recycle=1800)
     from .errors import StoreError
 
     raise StoreError(f"Unsupported database URL scheme in {url.split('://', 1)[0]}://…",
@@ -49,7 +50,7 @@ def create_engine(url: str, location: Any) -> Any:
 
 
 def is_postgres(conn: Any) -> bool:
-    """True when `conn` (a `db.Conn` or a SQLAlchemy connection) talks to PostgreSQL."""
+    """True when `conn` (a `Database`, a `db.Conn` or a SQLAlchemy connection) talks to PostgreSQL."""
     return getattr(conn, "dialect", None) == "postgresql" or getattr(
         getattr(conn, "dialect", None), "name", None) == "postgresql"
 

@@ -25,7 +25,10 @@ class Metrics:
                                        ["event"], registry=r)
         self.outbox_sent = Counter("agent_os_outbox_writes", "Writes to GitHub by outcome.",
                                    ["kind", "result"], registry=r)
-        self.outbox_depth = Gauge("agent_os_outbox_depth", "Writes to GitHub waiting to be sent.", registry=r)
+        # Counted in the database, so every replica reports the same figure (aggregate with
+        # max, not sum); the counters above are this process's own and add up across replicas.
+        self.outbox_depth = Gauge("agent_os_outbox_depth", "Writes to GitHub waiting to be sent (all replicas).",
+                                  registry=r)
         self.tool_calls = Counter("agent_os_mcp_tool_calls", "MCP tool calls by tool and outcome.",
                                   ["tool", "result"], registry=r)
 

@@ -151,15 +151,16 @@ class BotStore:
                                 ~earlier).order_by(t.c.received_at, t.c.delivery_id))
 
     def claim_delivery(self) -> Delivery | None:
-        """Take the oldest delivery due, leased to this replica until done, or None."""
+        """Take the oldest delivery due, leased to this replica until done, or None.
+
+        One statement (pick, lock, lease), so a claim costs one round trip."""
         t, now = deliveries, time.time()
-        with self.db.transaction() as conn:
-            row = conn.execute(dialects.claimable(conn, self._claimable_deliveries(now).limit(1))).fetchone()
-            if row is None:
-                return None
-            conn.execute(t.update().where(t.c.delivery_id == row["delivery_id"]).values(
-                lease_owner=self.owner, lease_until=now + self.lease))
-            return _delivery(row)
+        pick = dialects.claimable(self.db, self._claimable_deliveries(now).with_only_columns(t.c.delivery_id)
+                                  .limit(1)).scalar_subquery()
+        row = self.db.execute(t.update().where(t.c.delivery_id == pick)
+                              .values(lease_owner=self.owner, lease_until=now + self.lease)
+                              .returning(*t.c)).fetchone()
+        return _delivery(row) if row else None
 
     def next_delivery(self) -> Delivery | None:
         """The delivery a claim would take now (without taking it)."""

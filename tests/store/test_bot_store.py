@@ -223,4 +223,24 @@ def test_health_reports_a_database_that_stopped_answering(postgres):
                          autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     health = database_health(db)
-    assert health["ok"] is False and name in health["error"]
+    assert health["ok"] is False and health["dialect"] == "postgresql" and health["error"]
+
+
+def test_a_delivery_recorded_on_one_replica_wakes_the_others(postgres):
+    from bot.store import WORK_CHANNEL
+
+    url = postgres.create_database("wake")
+    listener, sender = BotStore(Database.open(url)), BotStore(Database.open(url))
+    woken, stop = threading.Event(), threading.Event()
+    thread = threading.Thread(target=listener.db.listen, args=(WORK_CHANNEL, woken.set, stop))
+    thread.start()
+    try:
+        # LISTEN takes effect once its connection is up: keep recording until it is heard.
+        for n in range(50):
+            sender.record_delivery(f"d{n}", "ping", None, {})
+            if woken.wait(0.2):
+                break
+        assert woken.is_set()
+    finally:
+        stop.set()
+        thread.join(5)
