@@ -42,6 +42,7 @@ from . import standards as _standards  # noqa: E402,F401
 from . import workflow as _workflow  # noqa: E402,F401
 from . import mcpcli as _mcpcli  # noqa: E402,F401
 from . import serve as _serve  # noqa: E402,F401
+from . import appcreate as _appcreate  # noqa: E402,F401
 from . import standin_cmd as _standin_cmd  # noqa: E402,F401
 from . import dbcli as _dbcli  # noqa: E402,F401
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from agent_os.errors import InputError
 from . import app
-from .common import ProjectOpt, console, err_console, guarded, open_project, quiet_library_logs
+from .common import ProjectOpt, console, err_console, find_project, guarded, open_project, quiet_library_logs
 
 
 @app.command("serve")
@@ -38,12 +38,18 @@ def serve_command(
     from bot.settings import Settings
     from agent_os_cli.team import create_team_app
 
+    from agent_os_cli.appcreate import ENV_FILE
+
+    # The environment wins over .agent-os/app.env (what `agent-os app create` wrote).
+    env_file = find_project(project or Path.cwd()) / ".agent-os" / ENV_FILE
     try:
-        settings = Settings()
+        settings = Settings(_env_file=env_file if env_file.is_file() else None)  # type: ignore[call-arg]
     except ValidationError as exc:
         problems = "; ".join(f"AGENT_OS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise InputError(f"Bad server settings: {problems}.", hint="Fix the environment variables and retry.") from None
     proj = open_project(project or (settings.project if settings.project != Path(".") else None))
+    if settings.private_key is not None and not settings.private_key.is_absolute():
+        settings.private_key = proj.root / settings.private_key  # app.env names it from the project
     if settings.app_id is not None:
         settings.private_key_pem()  # fail now, with a clear message, not on the first webhook
         if not settings.webhook_secret.get_secret_value():

@@ -136,10 +136,13 @@ class Access:
 
     def web_url(self) -> str:
         """GitHub's web address (OAuth pages) for its API address."""
-        parts = urlsplit(self.github_url)
-        if parts.hostname == "api.github.com":
-            return "https://github.com"
-        return f"{parts.scheme}://{parts.netloc}"  # GitHub Enterprise Server, the stand-in
+        return web_url(self.github_url)
+
+
+def web_url(github_url: str) -> str:
+    """GitHub's web address for its API address (github.com, Enterprise Server, the stand-in)."""
+    parts = urlsplit(github_url)
+    return "https://github.com" if parts.hostname == "api.github.com" else f"{parts.scheme}://{parts.netloc}"
 
 
 def _answer(status: int, text: str, json_out: bool) -> Response:
