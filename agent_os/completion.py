@@ -11,7 +11,9 @@ from typing import Any
 
 from . import files as filesource
 from . import views
+from .capped import capped, capped_failures
 from .context import Context, current, definition
+from .definitions import Workflow
 from .errors import EvidenceRejected, GateClosed, SessionComplete, WrongPhase
 from .evidence import CheckContext, check_evidence
 from .verification import Recording
@@ -21,7 +23,7 @@ from .lifecycle import phase_record
 from .reading import current_view, resolve_phase, state
 from .records import Failure, PhaseRecord, SessionRecord, now
 from .report import failures_markdown
-from .definitions import Workflow
+from .templates import template_sentences
 
 
 def complete_phase(ctx: Context, session_id: str, phase: int | str, evidence: Any, *,
@@ -43,9 +45,13 @@ def complete_phase(ctx: Context, session_id: str, phase: int | str, evidence: An
     # Noting what the check reads keeps those files' blob SHAs with the checkpoint, so a
     # later commit is re-verified without downloading what did not change.
     source = Recording(source)
-    result = check_evidence(phase_def.checkpoint, evidence,
-                            CheckContext(files=source, spec_dir=rec.spec_dir, tasks_section=target.tasks_section))
-    failures = list(result.failures)
+    # Solo mode runs the commands tasks.md names, here; a call that brings its own files
+    # (a snapshot, a commit) runs nothing: CI decides in team mode.
+    check_ctx = CheckContext(files=source, spec_dir=rec.spec_dir, tasks_section=target.tasks_section,
+                             runner=ctx.runner if files is None else None, standards=ctx.standards,
+                             templates=_templates(target))
+    result = check_evidence(phase_def.checkpoint, evidence, check_ctx)
+    failures = capped_failures(list(result.failures))
     expansion = None
     nxt = next((p for p in phases if p.number == target.number + 1), None)
     if not failures and nxt is not None and definition(nxt).expand == "tasks_md":
@@ -66,8 +72,11 @@ def complete_phase(ctx: Context, session_id: str, phase: int | str, evidence: An
                 f"(another call completed or approved a phase first).",
                 hint="Call get_current_phase to see where the session is now.",
             )
-        ctx.store.add_submission(rec.id, target.number, accepted, _jsonable(evidence), failures,
-                                 list(result.verified))
+        # A refused submission is kept capped: refusals must not grow the store without bound.
+        stored = _jsonable(evidence) if accepted else capped(_jsonable(evidence))
+        ctx.store.add_submission(rec.id, target.number, accepted, stored, failures, list(result.verified))
+        for run in result.runs:  # what Agent OS ran for this submission, its output capped
+            ctx.store.add_event(rec.id, "command_run", target.number, **run.to_record())
         if not accepted:
             ctx.store.add_event(rec.id, "evidence_refused", target.number, failures=len(failures))
         else:
@@ -176,6 +185,12 @@ def _workflow_for(ctx: Context, rec: SessionRecord, p: PhaseRecord) -> Workflow:
     except Exception:
         return Workflow.model_validate({"name": rec.workflow, "version": rec.workflow_version,
                                         "description": "(removed)", "phases": [p.definition["phase"]]})
+
+
+def _templates(target: PhaseRecord) -> frozenset[str]:
+    """The template sentences of the phase's own instructions (snapshotted at start)."""
+    texts = [target.definition.get("instructions", ""), *target.definition.get("task_instructions", {}).values()]
+    return template_sentences(t for t in texts if isinstance(t, str))
 
 
 def _jsonable(value: Any) -> Any:

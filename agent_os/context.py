@@ -11,12 +11,13 @@ from typing import Any
 
 from .definitions import Phase
 from .errors import Conflict, InputError, NotFoundError
-from .files import FileSource
+from .files import FileSource, StandardsLookup
 from .paths import is_session_id
 from .project import Project
 from .records import PhaseRecord, SessionRecord
 from .registry import Registry
 from .store import SessionStore
+from .testrun import CommandRunner
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ class Context:
     files: FileSource
     """Where the project's files are read unless a call brings its own (a snapshot, a commit)."""
     registry: Registry
+    runner: CommandRunner | None = None
+    """Runs the test commands tasks.md names (solo mode); None runs nothing."""
+    standards: StandardsLookup | None = None
+    """Which standards documents exist, for standards paths named in evidence."""
     _listeners: list[Listener] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

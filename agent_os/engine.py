@@ -24,6 +24,7 @@ from .gating import gate as _gate
 from .project import GatePolicyConfig, Project
 from .registry import Registry, summary
 from .store import SessionStore, open_store
+from .testrun import CommandRunner, LocalRunner
 
 __all__ = ["Engine", "Listener"]
 
@@ -31,9 +32,12 @@ __all__ = ["Engine", "Listener"]
 class Engine:
     """Sessions of workflows on one project and one store."""
 
-    def __init__(self, project: Project, store: SessionStore, *, files: filesource.FileSource | None = None) -> None:
+    def __init__(self, project: Project, store: SessionStore, *, files: filesource.FileSource | None = None,
+                 runner: CommandRunner | None = None, standards: filesource.StandardsLookup | None = None) -> None:
+        # Solo defaults: the working tree, commands run in the project root, standards on disk.
         self.ctx = Context(project, store, files if files is not None else filesource.WorkingTree(project.root),
-                           Registry(project))
+                           Registry(project), runner if runner is not None else LocalRunner(project.root),
+                           standards if standards is not None else filesource.StandardsRoots(project.standards_roots()))
 
     @classmethod
     def open(cls, project: Project, store: SessionStore | None = None) -> Engine:

@@ -45,4 +45,4 @@ def check_evidence(checkpoint: Checkpoint, evidence: Any, ctx: CheckContext) -> 
     check_builtin(checkpoint, evidence, typed_ok, ctx, out)
     if not out.failures:
         out.verified.insert(0, f"{len(checkpoint.evidence)} evidence field(s) valid")
-    return CheckResult(tuple(out.failures), tuple(out.verified))
+    return CheckResult(tuple(out.failures), tuple(out.verified), tuple(out.runs))

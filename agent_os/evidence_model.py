@@ -9,6 +9,7 @@ from typing import Any
 from . import files
 from .records import Failure  # stored and shown as is: one failure type
 from .report import failures_markdown
+from .testrun import CommandRun, CommandRunner
 
 MAX_ARTIFACT_BYTES = 2_000_000
 
@@ -19,6 +20,7 @@ class CheckResult:
 
     failures: tuple[Failure, ...] = ()
     verified: tuple[str, ...] = ()
+    runs: tuple[CommandRun, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -35,11 +37,18 @@ class CheckResult:
 class CheckContext:
     """Where the evidence's files live: `files` reads the project, `spec_dir` is the session's
     spec directory relative to its root. `tasks_section` names the `## Phase N:` section of
-    the spec's tasks.md that an expanded execution phase is responsible for."""
+    the spec's tasks.md that an expanded execution phase is responsible for.
+
+    `runner` runs the commands tasks.md names (solo mode: the engine's own working tree).
+    None means no code runs here (a snapshot or a commit on the team server): the claim is
+    still checked for consistency, and the phase's check run on the PR waits for the head
+    commit's CI checks instead (the team server's hook).
+    """
 
     files: files.FileSource
     spec_dir: str
     tasks_section: str | None = None
+    runner: CommandRunner | None = None
 
 
 @dataclass
@@ -48,6 +57,7 @@ class Collector:
 
     failures: list[Failure] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
+    runs: list[CommandRun] = field(default_factory=list)
 
     def fail(self, field_name: str, rule: str, expected: str, found: str, fix: str) -> None:
         self.failures.append(Failure(field_name, rule, expected, found, fix))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import files, markdown
+from . import files, markdown, runners
 from .definitions import Checkpoint
 from .evidence_model import CheckContext, Collector, read_artifact, short
 
@@ -25,24 +25,36 @@ def tests_named(section_body: str) -> list[str]:
 
 
 def summary_passes(summary: str) -> tuple[bool, str]:
-    """Whether a test runner's summary line reports a pass, and why not if not.
+    """Whether a runner's summary (as the agent pasted it) reports a pass, and why not if not."""
+    counts = runners.parse_output(summary)
+    if counts is None:
+        return False, "it is not a test runner's summary (e.g. '12 passed in 0.84s' or 'Ran 3 tests ... OK')"
+    if counts.failed:
+        return False, f"it reports {counts.failed} failure(s) or error(s)"
+    if not counts.passed:
+        return False, "it reports no test passing"
+    return True, ""
 
-    Understands pytest (`12 passed, 1 skipped in 0.8s`), the plain `N passed, N failed`
-    line, and unittest (`Ran 12 tests ... OK`).
-    """
-    text = summary.strip()
-    bad = [int(n) for n, _ in re.findall(r"\b(\d+)\s+(failed|failures?|errors?|error)\b", text, re.IGNORECASE)]
-    if any(bad):
-        return False, f"it reports {sum(bad)} failure(s) or error(s)"
-    if re.search(r"\bFAILED\b", text):
-        return False, "it says FAILED"
-    passed = re.search(r"\b(\d+)\s+passed\b", text)
-    if passed:
-        return (int(passed.group(1)) > 0, "it reports 0 tests passed")
-    ran = re.search(r"\bRan\s+(\d+)\s+tests?\b", text)
-    if ran and re.search(r"\bOK\b", text):
-        return (int(ran.group(1)) > 0, "it ran 0 tests")
-    return False, "it is not a test runner summary (e.g. '12 passed in 0.84s')"
+
+def run_named(name: str, command: str, what: str, claim: str | None, ctx: CheckContext, out: Collector) -> None:
+    """Run `command` (already checked to be named by tasks.md) and hold its real result up
+    against the claim: a failing run, an unreadable one, or a claim that differs, is refused."""
+    assert ctx.runner is not None
+    run = ctx.runner.run(command)
+    out.runs.append(run)
+    real = run.counts
+    fix = f"Run `{command}` in the project root yourself, make it pass, and report what it prints."
+    if run.timed_out or run.exit_code != 0 or (what == "tests" and (real is None or not real.ok)):
+        out.fail(name, f"{what}_run", f"`{command}` to pass when Agent OS runs it", f"{run.describe()}; output ends: "
+                 f"{run.tail(400)!r}", fix)
+        return
+    if claim is not None and real is not None:
+        said = runners.parse_output(claim)
+        if said is None or (said.passed, said.failed) != (real.passed, real.failed):
+            out.fail("test_summary", "claim_matches_run", f"the result of the real run ({real.describe()})",
+                     f"{short(claim)}", "Paste the summary the runner printed; it is compared with a run Agent OS makes.")
+            return
+    out.verified.append(f"{what}: ran `{command}` here: {run.describe()}")
 
 
 def _tasks_section(ctx: CheckContext, out: Collector) -> markdown.Section | None:
@@ -83,10 +95,16 @@ def check_builtin(checkpoint: Checkpoint, evidence: dict[str, Any], typed_ok: se
     if "tests_passed" in checkpoint.checks and {"test_command", "test_summary"} <= typed_ok:
         named = tests_named(section.body)
         command = str(evidence["test_command"]).strip()
-        if named and command not in named:
-            out.fail("test_command", "tests_named", f"one of the commands the phase names: {named}", short(command), "Run the tests the phase names, and report that command.")
-        ok, why = summary_passes(str(evidence["test_summary"]))
+        claim = str(evidence["test_summary"])
+        if command not in named:
+            out.fail("test_command", "tests_named", f"one of the commands the phase's 'Tests:' line names: {named}",
+                     short(command), "Run the tests the phase names, and report that command exactly as written.")
+            return
+        ok, why = summary_passes(claim)
         if not ok:
-            out.fail("test_summary", "tests_passed", "a passing test summary such as '12 passed in 0.84s'", f"{short(evidence['test_summary'])}: {why}", "Make the tests pass, then paste the runner's final summary line.")
-        if ok and (not named or command in named):
-            out.verified.append(f"tests: {command} reported passing")
+            out.fail("test_summary", "tests_passed", "a passing test summary such as '12 passed in 0.84s'",
+                     f"{short(claim)}: {why}", "Make the tests pass, then paste the runner's final summary line.")
+        if ctx.runner is not None:
+            run_named("test_command", command, "tests", claim, ctx, out)
+        elif ok:
+            out.verified.append(f"tests: {command} reported passing (not run here; CI decides on the pull request)")

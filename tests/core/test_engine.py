@@ -345,6 +345,9 @@ def test_execution_phases_are_built_from_tasks_md(engine: Engine):
     view = engine.current_phase(sid)
     assert view.tasks_section == "Phase 1: Data model" and "pytest tests/test_models.py" in view.instructions
     good = {"test_command": "pytest tests/test_models.py", "test_summary": "4 passed in 0.12s"}
+    tests = engine.project.root / "tests"
+    tests.mkdir()
+    (tests / "test_models.py").write_text("".join(f"def test_{i}():\n    pass\n" for i in range(4)), encoding="utf-8")
     with pytest.raises(EvidenceRejected, match="unchecked"):
         engine.complete_phase(sid, 1, good)
     (spec / "tasks.md").write_text(TASKS_MD.replace("- [ ]", "- [x]", 2), encoding="utf-8")

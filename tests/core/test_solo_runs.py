@@ -1,0 +1,120 @@
+"""Results come from runs: in solo mode the engine runs the command the approved tasks.md
+names for the phase, in the project root, and holds the agent's claim up against it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agent_os.engine import Engine
+from agent_os.errors import EvidenceRejected
+from agent_os.testrun import LocalRunner
+
+TASKS = """# Tasks
+
+## Phase 1: Calculator
+- [x] Add the calculator
+Tests: `{command}`
+"""
+
+PASSING = "from calc import add\n\ndef test_add():\n    assert add(2, 2) == 4\n\ndef test_zero():\n    assert add(2, 0) == 2\n"
+
+
+def start_execution(engine: Engine, command: str) -> str:
+    """An execution session on a spec whose only phase names `command`, at phase 1."""
+    spec = engine.project.specs_dir / "2026-01-01-calc"
+    spec.mkdir(parents=True)
+    (spec / "tasks.md").write_text(TASKS.format(command=command), encoding="utf-8")
+    sid = engine.start("build_v1", "calc").session.session_id
+    engine.complete_phase(sid, 0, {"read": True})
+    return sid
+
+
+def write(root: Path, rel: str, text: str) -> None:
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text(text, encoding="utf-8")
+
+
+def failures(exc: pytest.ExceptionInfo[EvidenceRejected]) -> dict[tuple[str, str], str]:
+    return {(f["field"], f["rule"]): f["found"] for f in exc.value.data["failures"]}
+
+
+def test_a_real_failing_run_is_refused_even_when_the_agent_claims_it_passed(engine: Engine):
+    root = engine.project.root
+    write(root, "calc.py", "def add(a, b):\n    return a - b\n")  # the bug the tests catch
+    write(root, "tests/test_calc.py", PASSING)
+    sid = start_execution(engine, "python -m pytest -q tests/test_calc.py")
+    before = engine.state(sid)
+    with pytest.raises(EvidenceRejected) as refused:
+        engine.complete_phase(sid, 1, {"test_command": "python -m pytest -q tests/test_calc.py",
+                                       "test_summary": "2 passed in 0.01s"})
+    found = failures(refused)
+    assert "1 passed, 1 failed" in found[("test_command", "tests_run")]
+    after = engine.state(sid)
+    assert [(p.number, p.state) for p in after.phases] == [(p.number, p.state) for p in before.phases]
+    assert after.current_phase == 1
+    run = [e for e in engine.events(sid) if e.kind == "command_run"][-1]
+    assert run.data["exit_code"] == 1 and "assert 0 == 4" in run.data["output_tail"]
+    # Fix the code: the same claim is now true, and accepted.
+    write(root, "calc.py", "def add(a, b):\n    return a + b\n")
+    result = engine.complete_phase(sid, 1, {"test_command": "python -m pytest -q tests/test_calc.py",
+                                            "test_summary": "2 passed in 0.01s"})
+    assert result.phase_state == "complete"
+    assert any("ran `python -m pytest -q tests/test_calc.py` here: exit 0: 2 passed, 0 failed" in v for v in result.verified)
+
+
+def test_a_claim_that_differs_from_the_run_is_refused(engine: Engine):
+    root = engine.project.root
+    write(root, "calc.py", "def add(a, b):\n    return a + b\n")
+    write(root, "tests/test_calc.py", PASSING)
+    sid = start_execution(engine, "python -m pytest -q tests/test_calc.py")
+    with pytest.raises(EvidenceRejected) as refused:
+        engine.complete_phase(sid, 1, {"test_command": "python -m pytest -q tests/test_calc.py",
+                                       "test_summary": "40 passed in 0.01s"})
+    assert set(failures(refused)) == {("test_summary", "claim_matches_run")}
+
+
+def test_only_commands_tasks_md_names_are_run(engine: Engine, tmp_path: Path):
+    marker = tmp_path / "ran"
+    sid = start_execution(engine, "python -m unittest discover -s tests")
+    with pytest.raises(EvidenceRejected) as refused:
+        engine.complete_phase(sid, 1, {"test_command": f"touch {marker}; echo '3 passed in 0.1s'",
+                                       "test_summary": "3 passed in 0.1s"})
+    assert set(failures(refused)) == {("test_command", "tests_named")}
+    assert not marker.exists()
+    assert not [e for e in engine.events(sid) if e.kind == "command_run"]
+
+
+def test_honest_unittest_output_is_accepted(engine: Engine):
+    root = engine.project.root
+    write(root, "calc.py", "def add(a, b):\n    return a + b\n")
+    write(root, "tests/test_calc.py", "import unittest\nfrom calc import add\n\n"
+          "class T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 1), 2)\n")
+    sid = start_execution(engine, "python -m unittest discover -s tests")
+    result = engine.complete_phase(sid, 1, {"test_command": "python -m unittest discover -s tests",
+                                            "test_summary": "Ran 1 test in 0.000s\n\nOK"})
+    assert result.phase_state == "complete"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_honest_node_test_runner_output_is_accepted(engine: Engine):
+    root = engine.project.root
+    write(root, "test/calc.test.mjs", "import test from 'node:test';\nimport assert from 'node:assert';\n"
+          "test('adds', () => assert.equal(1 + 1, 2));\ntest('more', () => assert.equal(2 + 2, 4));\n")
+    sid = start_execution(engine, "node --test test/")
+    result = engine.complete_phase(sid, 1, {"test_command": "node --test test/",
+                                            "test_summary": "# tests 2\n# pass 2\n# fail 0"})
+    assert result.phase_state == "complete"
+
+
+def test_a_run_that_hangs_is_stopped_and_fails(tmp_path: Path):
+    run = LocalRunner(tmp_path, timeout=1).run("echo started; sleep 30")
+    assert run.timed_out and run.describe() == "timed out after 1s" and "started" in run.output
+
+
+def test_huge_output_is_capped_but_its_summary_still_read(tmp_path: Path):
+    run = LocalRunner(tmp_path, max_output=2000).run("yes noise | head -c 500000; echo; echo '7 passed in 0.2s'")
+    assert run.output_bytes > 500000 and len(run.output) < 2200 and run.counts.passed == 7
+    assert run.to_record()["output_tail"].endswith("7 passed in 0.2s\n")
