@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import NotFoundError, WorkflowDefinitionError
+from .rule_definitions import Rule, field_problems, file_problems
 
 WORKFLOW_FILE = "workflow.yaml"
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -136,6 +137,7 @@ class Checkpoint(_Model):
     evidence: dict[str, EvidenceField] = {}
     artifacts: list[Artifact] = []
     checks: list[BuiltinCheck] = []
+    rules: list[Rule] = []
 
     @field_validator("evidence")
     @classmethod
@@ -160,6 +162,9 @@ class Checkpoint(_Model):
                     problems.append(
                         f"artifact {art.path}: count rule field {rule.evidence!r} must be an integer"
                     )
+        problems += field_problems(self.rules, self.evidence)
+        ids = [r.id for r in self.rules]
+        problems += [f"duplicate rule id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
         if "tests_passed" in self.checks:
             for name in ("test_command", "test_summary"):
                 if name not in self.evidence:
@@ -235,6 +240,13 @@ class Workflow(_Model):
             raise ValueError("at most one phase may be an expand template")
         if self.phases[0].expand:
             raise ValueError("the first phase cannot be an expand template")
+        known: set[str] = set()
+        problems: list[str] = []
+        for phase in self.phases:
+            known |= {a.path for a in phase.checkpoint.artifacts}
+            problems += file_problems(phase.id, phase.checkpoint.rules, known)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def read_text(self, relative: str) -> str:

@@ -23,6 +23,7 @@ from .evidence_model import (
     short,
     type_name,
 )
+from .evidence_rules import check_rules
 from .evidence_tasks import check_builtin, summary_passes, tests_named
 
 __all__ = ["MAX_ARTIFACT_BYTES", "CheckContext", "CheckResult", "Failure", "check_evidence", "summary_passes",
@@ -42,6 +43,7 @@ def check_evidence(checkpoint: Checkpoint, evidence: Any, ctx: CheckContext) -> 
     typed_ok = check_fields(checkpoint, evidence, ctx, out)
     for art in checkpoint.artifacts:
         check_artifact(art, evidence, typed_ok, ctx, out)
+    check_rules(checkpoint.rules, evidence, typed_ok, ctx, out)
     check_builtin(checkpoint, evidence, typed_ok, ctx, out)
     if not out.failures:
         out.verified.insert(0, f"{len(checkpoint.evidence)} evidence field(s) valid")
