@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import NotFoundError, WorkflowDefinitionError
-from .rule_definitions import Rule, field_problems, file_problems
+from .rule_definitions import Rule, field_problems, file_problems, valid_pattern
 
 WORKFLOW_FILE = "workflow.yaml"
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -58,12 +58,7 @@ class EvidenceField(_Model):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}")
-        return value
+        return valid_pattern(value)
 
     @model_validator(mode="after")
     def _constraints_fit_type(self) -> EvidenceField:
@@ -105,11 +100,7 @@ class CountRule(_Model):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}")
-        return value
+        return valid_pattern(value) or value
 
 
 class Artifact(_Model):

@@ -26,6 +26,16 @@ _NEEDS: dict[str, tuple[tuple[str, ...], str | None]] = {
 }
 
 
+def valid_pattern(value: str | None) -> str | None:
+    """`value` if it is None or a regular expression that compiles, else ValueError saying why."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}") from None
+    return value
+
+
 class Rule(BaseModel):
     """One rule; its `id` names it in every refusal it causes.
 
@@ -54,12 +64,7 @@ class Rule(BaseModel):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}")
-        return value
+        return valid_pattern(value)
 
     @field_validator("file")
     @classmethod

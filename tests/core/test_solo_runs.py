@@ -87,25 +87,25 @@ def test_only_commands_tasks_md_names_are_run(engine: Engine, tmp_path: Path):
     assert not [e for e in engine.events(sid) if e.kind == "command_run"]
 
 
-def test_honest_unittest_output_is_accepted(engine: Engine):
-    root = engine.project.root
-    write(root, "calc.py", "def add(a, b):\n    return a + b\n")
-    write(root, "tests/test_calc.py", "import unittest\nfrom calc import add\n\n"
-          "class T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 1), 2)\n")
-    sid = start_execution(engine, "python -m unittest discover -s tests")
-    result = engine.complete_phase(sid, 1, {"test_command": "python -m unittest discover -s tests",
-                                            "test_summary": "Ran 1 test in 0.000s\n\nOK"})
-    assert result.phase_state == "complete"
+HONEST = {
+    "unittest": ("tests/test_calc.py", ("import unittest\nfrom calc import add\n\nclass T(unittest.TestCase):\n"
+                                        "    def test_add(self):\n        self.assertEqual(add(1, 1), 2)\n"),
+                 "python -m unittest discover -s tests", "Ran 1 test in 0.000s\n\nOK"),
+    "node": ("test/calc.test.mjs", ("import test from 'node:test';\nimport assert from 'node:assert';\n"
+                                    "test('adds', () => assert.equal(1 + 1, 2));\ntest('more', () => assert.equal(2 + 2, 4));\n"),
+             "node --test test/", "# tests 2\n# pass 2\n# fail 0"),
+}
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_honest_node_test_runner_output_is_accepted(engine: Engine):
-    root = engine.project.root
-    write(root, "test/calc.test.mjs", "import test from 'node:test';\nimport assert from 'node:assert';\n"
-          "test('adds', () => assert.equal(1 + 1, 2));\ntest('more', () => assert.equal(2 + 2, 4));\n")
-    sid = start_execution(engine, "node --test test/")
-    result = engine.complete_phase(sid, 1, {"test_command": "node --test test/",
-                                            "test_summary": "# tests 2\n# pass 2\n# fail 0"})
+@pytest.mark.parametrize("runner", sorted(HONEST))
+def test_honest_runner_output_is_accepted(engine: Engine, runner: str):
+    if runner == "node" and shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    path, text, command, summary = HONEST[runner]
+    write(engine.project.root, "calc.py", "def add(a, b):\n    return a + b\n")
+    write(engine.project.root, path, text)
+    sid = start_execution(engine, command)
+    result = engine.complete_phase(sid, 1, {"test_command": command, "test_summary": summary})
     assert result.phase_state == "complete"
 
 
