@@ -53,6 +53,10 @@ class EvidenceField(_Model):
     # `within_spec_dir` confines it to the session's spec directory.
     must_exist: bool = True
     within_spec_dir: bool = False
+    # path: a file, not a folder (a reviewed file is a file, "." is not one).
+    must_be_file: bool = False
+    # string (items): the path of a standards document that exists in the session's standards.
+    standard: bool = False
     example: Any = None
 
     @field_validator("pattern")
@@ -76,8 +80,10 @@ class EvidenceField(_Model):
             self.type == "string" or (self.type == "list" and self.items in (None, "string"))
         ):
             wrong.append("pattern applies to string fields and lists of strings")
-        if self.within_spec_dir and not (self.type == "path" or self.items == "path"):
-            wrong.append("within_spec_dir applies to path fields")
+        if (self.within_spec_dir or self.must_be_file) and not (self.type == "path" or self.items == "path"):
+            wrong.append("within_spec_dir and must_be_file apply to path fields")
+        if self.standard and not (self.type == "string" or (self.type == "list" and self.items in (None, "string"))):
+            wrong.append("standard applies to string fields and lists of strings")
         if self.min is not None and self.max is not None and self.min > self.max:
             wrong.append("min is greater than max")
         if wrong:

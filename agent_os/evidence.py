@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import files
 from .definitions import Checkpoint
 from .evidence_artifacts import check_artifact
 from .evidence_fields import check_fields
@@ -39,6 +40,11 @@ def check_evidence(checkpoint: Checkpoint, evidence: Any, ctx: CheckContext) -> 
     bad_keys = [k for k in evidence if not isinstance(k, str)]
     if bad_keys:
         out.fail("evidence", "type", "string field names", short(bad_keys), "Use the field names the checkpoint declares.")
+        return CheckResult(tuple(out.failures))
+    link = files.symlinked_part(ctx.files, ctx.spec_dir)
+    if link is not None:
+        out.fail("spec_dir", "spec_dir_real", "the spec directory to be a real directory inside the project",
+                 f"{link} is a symbolic link", "Replace the link by the directory itself, inside the project.")
         return CheckResult(tuple(out.failures))
     typed_ok = check_fields(checkpoint, evidence, ctx, out)
     for art in checkpoint.artifacts:

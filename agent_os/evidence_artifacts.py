@@ -6,17 +6,42 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import files, markdown
+from . import files, markdown, templates
 from .definitions import Artifact
 from .evidence_model import CheckContext, Collector, read_artifact
 
-# Markers of a template nobody filled in. Checked outside fenced code.
-_PLACEHOLDERS = re.compile(
-    r"\bTODO\b|\bTBD\b|\bFIXME\b|<[A-Z][A-Z0-9_ -]{2,}>|\{\{[^}]*\}\}|\[insert\b[^\]]*\]|lorem ipsum",
-    re.IGNORECASE,
-)
-# `<placeholder>` must stay case-sensitive (upper case) so that HTML such as <br> passes.
-_ANGLE = re.compile(r"<[A-Z][A-Z0-9_ -]{2,}>")
+
+def _copied_from(ctx: CheckContext, target: str, art: Artifact) -> str | None:
+    """Another spec directory holding a byte-identical file of the same name, if any."""
+    parent = ctx.spec_dir.rsplit("/", 1)[0] if "/" in ctx.spec_dir else ""
+    try:
+        siblings = ctx.files.list_dir(parent) if parent and ctx.files.is_dir(parent) else []
+        sha = ctx.files.blob_sha(target)
+        for name in siblings:
+            other = files.join(parent, name, art.path)
+            if files.join(parent, name) != ctx.spec_dir and ctx.files.is_file(other) and ctx.files.blob_sha(other) == sha:
+                return other
+    except (files.PathOutside, files.FileMissing):
+        return None
+    return None
+
+
+def _check_template(art: Artifact, text: str, target: str, ctx: CheckContext, out: Collector) -> None:
+    label = art.path
+    hits = templates.placeholders(text)
+    if hits:
+        shown = ", ".join(f"line {n}: {marker!r}" for n, marker in hits[:5])
+        more = f" and {len(hits) - 5} more" if len(hits) > 5 else ""
+        out.fail(label, "placeholder", "no template markers left", shown + more, "Replace every placeholder with real content.")
+    unchanged = templates.unchanged_template_lines(text, ctx.templates)
+    if unchanged:
+        shown = "; ".join(f"line {n}: {line[:60]!r}" for n, line in unchanged[:3])
+        out.fail(label, "template_text", "your own content, not the workflow's template", shown,
+                 "Rewrite those lines for this feature: they are the template's, word for word.")
+    copy = _copied_from(ctx, target, art)
+    if copy is not None:
+        out.fail(label, "copied", "a file written for this spec", f"identical to {copy}",
+                 "Write this spec's own file; a copy of another spec's does not describe this feature.")
 
 
 def check_artifact(
@@ -36,16 +61,7 @@ def check_artifact(
         return
     before = len(out.failures)
     if art.reject_placeholders:
-        hits = [
-            (n, m.group(0))
-            for n, line in markdown.outside_code(text)
-            for m in [_PLACEHOLDERS.search(line)]
-            if m and (not m.group(0).startswith("<") or _ANGLE.search(line))
-        ]
-        if hits:
-            shown = ", ".join(f"line {n}: {marker!r}" for n, marker in hits[:5])
-            more = f" and {len(hits) - 5} more" if len(hits) > 5 else ""
-            out.fail(label, "placeholder", "no template markers left", shown + more, "Replace every placeholder with real content.")
+        _check_template(art, text, target, ctx, out)
     for heading in art.required_headings:
         section = markdown.find_section(text, heading)
         if section is None:

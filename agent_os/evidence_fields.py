@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from . import files
+from . import files, templates
 from .definitions import Checkpoint, EvidenceField
 from .evidence_model import CheckContext, Collector, short, type_name
 
@@ -71,6 +71,23 @@ def _check_path(
             f"nothing at {value}",
             "Create the file first, or correct the path (relative to the project root).",
         )
+    elif spec.must_be_file and ctx.files.exists(target) and not ctx.files.is_file(target):
+        out.fail(name, "file", "a file (not a folder)", f"{value} is a folder",
+                 "Name the files you read one by one, by their path from the project root.")
+
+
+def _check_substance(name: str, text: str, spec: EvidenceField, out: Collector) -> None:
+    """Free text is checked like spec files: no template markers, and words rather than filler."""
+    hits = templates.placeholders(text)
+    if hits:
+        out.fail(name, "placeholder", "your own words, no template markers", repr(hits[0][1]),
+                 f"Replace the placeholder in {name} with what is true.")
+    if spec.min_length and spec.min_length >= 20:  # prose, not a command or a summary line
+        words = {w.casefold() for w in re.findall(r"[A-Za-z]{2,}", text)}
+        needed = max(3, spec.min_length // 15)
+        if len(words) < needed:
+            out.fail(name, "substance", f"at least {needed} different words", f"{len(words)}: {short(text, 40)}",
+                     f"Write {name} as sentences that say something; repeated or filler text is not evidence.")
 
 
 def _check_scalar(name: str, value: Any, spec: EvidenceField, kind: str, ctx: CheckContext, out: Collector) -> bool:
@@ -96,12 +113,18 @@ def _check_scalar(name: str, value: Any, spec: EvidenceField, kind: str, ctx: Ch
                 f"{len(stripped)} characters",
                 f"Say more in {name}: it is checked for substance, not presence.",
             )
+        if kind == "string" and stripped:
+            _check_substance(name, stripped, spec, out)
         if spec.max_length is not None and len(stripped) > spec.max_length:
             out.fail(name, "max_length", f"at most {spec.max_length} characters", f"{len(stripped)}", f"Shorten {name}.")
         if spec.pattern is not None and kind == "string" and not re.search(spec.pattern, value):
             out.fail(name, "pattern", f"text matching /{spec.pattern}/", short(value), f"Make {name} match /{spec.pattern}/.")
         if kind == "path":
             _check_path(name, value, spec, ctx, out)
+        if spec.standard and ctx.standards is not None and stripped and not ctx.standards.has(stripped):
+            out.fail(name, "standard", "the path of a standards document search_standards returned", short(value),
+                     "Cite standards by the path search_standards gives (e.g. 'security/rate-limiting.md'); "
+                     "only documents that exist count.")
     if spec.one_of is not None and value not in spec.one_of:
         out.fail(name, "one_of", f"one of {spec.one_of}", short(value), f"Choose {name} from {spec.one_of}.")
     return True

@@ -42,13 +42,17 @@ class CheckContext:
     `runner` runs the commands tasks.md names (solo mode: the engine's own working tree).
     None means no code runs here (a snapshot or a commit on the team server): the claim is
     still checked for consistency, and the phase's check run on the PR waits for the head
-    commit's CI checks instead (the team server's hook).
+    commit's CI checks instead (the team server's hook). `standards` says which standards
+    documents exist; None leaves standards paths checked by their pattern only. `templates`
+    are the workflow's template sentences (templates.template_sentences) a spec must not keep.
     """
 
     files: files.FileSource
     spec_dir: str
     tasks_section: str | None = None
     runner: CommandRunner | None = None
+    standards: files.StandardsLookup | None = None
+    templates: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -220,3 +220,42 @@ def snapshot_of(source: FileSource, paths: Iterable[str], *, max_bytes: int) -> 
                                  hint="Name fewer or smaller files in the evidence.")
             files[rel] = source.read_bytes(rel)
     return Snapshot(files)
+
+
+def symlinked_part(source: FileSource, path: str) -> str | None:
+    """The first component of `path` (itself included) that is a symlink, or that leads out
+    of the root; None when every component is a real directory or file of the source."""
+    parts = normalise(path).split("/") if normalise(path) else []
+    for i in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:i])
+        try:
+            if source.is_symlink(prefix):
+                return prefix
+        except PathOutside:
+            return prefix
+    return None
+
+
+class StandardsLookup(Protocol):
+    """Which standards documents exist, by their path within a standards root."""
+
+    def has(self, path: str) -> bool: ...
+
+
+class StandardsRoots:
+    """Standards documents on disk under `roots` (the shipped library, the project's own)."""
+
+    def __init__(self, roots: Iterable[Path]) -> None:
+        self.trees = [WorkingTree(r) for r in roots]
+
+    def has(self, path: str) -> bool:
+        """Whether some root holds a markdown file at `path`."""
+        if not isinstance(path, str) or not path.endswith(".md"):
+            return False
+        for tree in self.trees:
+            try:
+                if tree.root.is_dir() and tree.is_file(path):
+                    return True
+            except PathOutside:
+                return False
+        return False

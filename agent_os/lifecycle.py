@@ -108,6 +108,10 @@ def _existing_spec(target: str, source: filesource.FileSource) -> tuple[str, str
                                   if name.endswith("-" + slug) and source.is_dir(spec_dir_named(name))), reverse=True)
     for rel in candidates:
         if source.is_dir(rel):
+            link = filesource.symlinked_part(source, rel)
+            if link is not None:
+                raise Refused(f"The spec directory {rel} is reached through a symbolic link ({link}).",
+                              hint="A spec must be a real directory inside the project: copy it in, not link it.")
             return rel, rel
     raise NotFoundError(
         f"No spec directory {target!r}.",

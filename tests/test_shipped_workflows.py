@@ -261,6 +261,7 @@ def test_thin_context_evidence_is_refused(project: CheckContext) -> None:
     result = check_evidence(checkpoint, evidence("spec_creation_v1/phase-0-thin.json"), project)
     assert failures(result) == {
         ("project_files_reviewed", "min_items"), ("standards_consulted[0]", "pattern"), ("learnings", "min_length"),
+        ("learnings", "substance"),
     }
 
 
@@ -397,5 +398,5 @@ def test_ship_accepts_a_pull_request_url_and_refuses_thin_notes(project: CheckCo
     assert check_evidence(checkpoint, evidence("spec_execution_v1/ship.json"), project).passed
     claim = evidence("spec_execution_v1/ship.json") | {"release_notes": "Auth.", "pull_request": "131"}
     assert failures(check_evidence(checkpoint, claim, project)) == {
-        ("release_notes", "min_length"), ("pull_request", "pattern"),
+        ("release_notes", "min_length"), ("release_notes", "substance"), ("pull_request", "pattern"),
     }

@@ -10,6 +10,7 @@ import pytest
 from agent_os.capped import MAX_FAILURES, MAX_REFUSED_BYTES, capped, capped_failures
 from agent_os.engine import Engine
 from agent_os.errors import EvidenceRejected
+from agent_os.records import Failure
 
 
 def test_small_values_are_kept_whole_and_large_ones_capped_with_their_hash():
@@ -23,10 +24,10 @@ def test_small_values_are_kept_whole_and_large_ones_capped_with_their_hash():
 
 
 def test_failures_are_bounded_in_number_and_length():
-    many = [{"field": "f" * 10_000, "rule": "unknown", "expected": "", "found": "", "fix": ""}] * 5000
+    many = [Failure("f" * 10_000, "unknown", "", "", "")] * 5000
     kept = capped_failures(many)
-    assert len(kept) == MAX_FAILURES + 1 and kept[-1]["rule"] == "too_many"
-    assert all(len(v) <= 500 for f in kept for v in f.values())
+    assert len(kept) == MAX_FAILURES + 1 and kept[-1].rule == "too_many"
+    assert all(len(v) <= 500 for f in kept for v in f.to_dict().values())
 
 
 def test_a_refused_3_mb_submission_is_stored_capped(engine: Engine):
