@@ -23,7 +23,7 @@ NAME = r"^[a-z][a-z0-9_]{1,62}$"
 
 FieldType = Literal["integer", "number", "string", "boolean", "list", "path"]
 ItemType = Literal["integer", "number", "string", "boolean", "path"]
-BuiltinCheck = Literal["tasks_checked", "tests_passed"]
+BuiltinCheck = Literal["tasks_checked", "tests_passed", "lint_passed"]
 
 
 class _Model(BaseModel):
@@ -162,6 +162,8 @@ class Checkpoint(_Model):
         problems += field_problems(self.rules, self.evidence)
         ids = [r.id for r in self.rules]
         problems += [f"duplicate rule id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
+        if "lint_passed" in self.checks and "lint_command" not in self.evidence:
+            problems.append("the lint_passed check needs a string evidence field 'lint_command'")
         if "tests_passed" in self.checks:
             for name in ("test_command", "test_summary"):
                 if name not in self.evidence:

@@ -11,6 +11,7 @@ from .definitions import Checkpoint
 from .evidence_model import CheckContext, Collector, read_artifact, short
 
 _TESTS_LINE = re.compile(r"^\s*(?:[-*]\s*)?\**tests?\**\s*:?\**\s*:?\s*(.*)$", re.IGNORECASE)
+_LINT_LINE = re.compile(r"^\s*(?:[-*]\s*)?\**lint\**\s*:?\**\s*:?\s*(.*)$", re.IGNORECASE)
 _BACKTICKED = re.compile(r"`([^`]+)`")
 
 
@@ -67,8 +68,33 @@ def _tasks_section(ctx: CheckContext, out: Collector) -> markdown.Section | None
     return section
 
 
+def lint_named(tasks_md: str) -> list[str]:
+    """Commands tasks.md names on its `Lint:` lines, in backticks."""
+    return [c.strip() for _, line in markdown.outside_code(tasks_md) for m in [_LINT_LINE.match(line)] if m
+            for c in _BACKTICKED.findall(m.group(1)) if c.strip()]
+
+
+def _check_lint(evidence: dict[str, Any], typed_ok: set[str], ctx: CheckContext, out: Collector) -> None:
+    """When tasks.md names a lint command, the evidence reports that one, and it is run here."""
+    if "lint_command" not in typed_ok:
+        return
+    text = read_artifact(ctx.files, files.join(ctx.spec_dir, "tasks.md"), "tasks.md", out)
+    named = lint_named(text or "")
+    if not named:
+        return
+    command = str(evidence["lint_command"]).strip()
+    if command not in named:
+        out.fail("lint_command", "lint_named", f"the lint command tasks.md names: {named}", short(command),
+                 "Run the linter tasks.md names, and report that command exactly as written.")
+    elif ctx.runner is not None:
+        run_named("lint_command", command, "lint", None, ctx, out)
+
+
 def check_builtin(checkpoint: Checkpoint, evidence: dict[str, Any], typed_ok: set[str], ctx: CheckContext, out: Collector) -> None:
-    if not checkpoint.checks:
+    """The built-in checks the checkpoint lists, against tasks.md and runs made here."""
+    if "lint_passed" in checkpoint.checks:
+        _check_lint(evidence, typed_ok, ctx, out)
+    if not {"tasks_checked", "tests_passed"} & set(checkpoint.checks):
         return
     if ctx.tasks_section is None:
         out.fail("checks", "config", "a tasks.md section for this phase", "none", "These checks only apply to expanded execution phases.")

@@ -87,23 +87,32 @@ def test_only_commands_tasks_md_names_are_run(engine: Engine, tmp_path: Path):
     assert not [e for e in engine.events(sid) if e.kind == "command_run"]
 
 
+CALC = "def add(a, b):\n    return a + b\n"
 HONEST = {
-    "unittest": ("tests/test_calc.py", ("import unittest\nfrom calc import add\n\nclass T(unittest.TestCase):\n"
-                                        "    def test_add(self):\n        self.assertEqual(add(1, 1), 2)\n"),
-                 "python -m unittest discover -s tests", "Ran 1 test in 0.000s\n\nOK"),
-    "node": ("test/calc.test.mjs", ("import test from 'node:test';\nimport assert from 'node:assert';\n"
-                                    "test('adds', () => assert.equal(1 + 1, 2));\ntest('more', () => assert.equal(2 + 2, 4));\n"),
-             "node --test test/", "# tests 2\n# pass 2\n# fail 0"),
+    "unittest": ({"calc.py": CALC, "tests/test_calc.py": (
+        "import unittest\nfrom calc import add\n\nclass T(unittest.TestCase):\n"
+        "    def test_add(self):\n        self.assertEqual(add(1, 1), 2)\n")},
+        "python -m unittest discover -s tests", "Ran 1 test in 0.000s\n\nOK"),
+    "node": ({"test/calc.test.mjs": (
+        "import test from 'node:test';\nimport assert from 'node:assert';\n"
+        "test('adds', () => assert.equal(1 + 1, 2));\ntest('more', () => assert.equal(2 + 2, 4));\n")},
+        "node --test test/", "# tests 2\n# pass 2\n# fail 0"),
+    "cargo": ({"Cargo.toml": '[package]\nname = "calc"\nversion = "0.1.0"\nedition = "2021"\n',
+               "src/lib.rs": ("pub fn add(a: u64, b: u64) -> u64 { a + b }\n#[cfg(test)]\nmod tests {\n"
+                              "    #[test] fn adds() { assert_eq!(super::add(2, 2), 4); }\n}\n")},
+              "cargo test --offline",
+              "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s"),
 }
+TOOL = {"unittest": "python", "node": "node", "cargo": "cargo"}
 
 
 @pytest.mark.parametrize("runner", sorted(HONEST))
 def test_honest_runner_output_is_accepted(engine: Engine, runner: str):
-    if runner == "node" and shutil.which("node") is None:
-        pytest.skip("node is not installed")
-    path, text, command, summary = HONEST[runner]
-    write(engine.project.root, "calc.py", "def add(a, b):\n    return a + b\n")
-    write(engine.project.root, path, text)
+    if shutil.which(TOOL[runner]) is None:
+        pytest.skip(f"{TOOL[runner]} is not installed")
+    project_files, command, summary = HONEST[runner]
+    for rel, text in project_files.items():
+        write(engine.project.root, rel, text)
     sid = start_execution(engine, command)
     result = engine.complete_phase(sid, 1, {"test_command": command, "test_summary": summary})
     assert result.phase_state == "complete"
@@ -118,3 +127,27 @@ def test_huge_output_is_capped_but_its_summary_still_read(tmp_path: Path):
     run = LocalRunner(tmp_path, max_output=2000).run("yes noise | head -c 500000; echo; echo '7 passed in 0.2s'")
     assert run.output_bytes > 500000 and len(run.output) < 2200 and run.counts.passed == 7
     assert run.to_record()["output_tail"].endswith("7 passed in 0.2s\n")
+
+
+def test_the_lint_command_tasks_md_names_is_the_one_reported_and_it_is_run(tmp_path: Path):
+    from agent_os.definitions import load_workflow
+    from agent_os.evidence import CheckContext, check_evidence
+    from agent_os.files import WorkingTree
+    from agent_os.resources import shipped_workflows_dir
+
+    quality = next(p for p in load_workflow(shipped_workflows_dir() / "spec_execution_v1").phases if p.id == "quality")
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    claim = {"test_command": "python -m pytest -q", "test_summary": "3 passed in 0.1s", "lint_command": "",
+             "lint_result": "ok", "open_tasks": 0, "requirements_verified": ["FR-1: tests/test_calc.py"]}
+
+    def check(lint_line: str, command: str) -> set[tuple[str, str]]:
+        (spec / "tasks.md").write_text(f"# Tasks\n\n## Phase 1: X\n- [x] done\n{lint_line}\n", encoding="utf-8")
+        ctx = CheckContext(WorkingTree(tmp_path), "spec", runner=LocalRunner(tmp_path, timeout=60))
+        return {(f.field, f.rule) for f in check_evidence(quality.checkpoint, claim | {"lint_command": command}, ctx).failures}
+
+    assert check("", "my own linter") == set()  # tasks.md names none: the claim stands alone
+    assert check("Lint: `python -m compileall -q spec`", "ruff check .") == {("lint_command", "lint_named")}
+    assert check("Lint: `python -m compileall -q spec`", "python -m compileall -q spec") == set()
+    failing = "python -c 'import sys; sys.exit(3)'"
+    assert check(f"**Lint:** `{failing}`", failing) == {("lint_command", "lint_run")}
