@@ -10,9 +10,14 @@ from . import files, markdown, templates
 from .definitions import Artifact
 from .evidence_model import CheckContext, Collector, read_artifact
 
+COPY_MIN_WORDS = 40
+"""Files shorter than this may well be the same in two specs (a stub, a shared note)."""
 
-def _copied_from(ctx: CheckContext, target: str, art: Artifact) -> str | None:
+
+def _copied_from(ctx: CheckContext, target: str, art: Artifact, text: str) -> str | None:
     """Another spec directory holding a byte-identical file of the same name, if any."""
+    if markdown.word_count(text) < COPY_MIN_WORDS:
+        return None
     parent = ctx.spec_dir.rsplit("/", 1)[0] if "/" in ctx.spec_dir else ""
     try:
         siblings = ctx.files.list_dir(parent) if parent and ctx.files.is_dir(parent) else []
@@ -38,7 +43,7 @@ def _check_template(art: Artifact, text: str, target: str, ctx: CheckContext, ou
         shown = "; ".join(f"line {n}: {line[:60]!r}" for n, line in unchanged[:3])
         out.fail(label, "template_text", "your own content, not the workflow's template", shown,
                  "Rewrite those lines for this feature: they are the template's, word for word.")
-    copy = _copied_from(ctx, target, art)
+    copy = _copied_from(ctx, target, art, text)
     if copy is not None:
         out.fail(label, "copied", "a file written for this spec", f"identical to {copy}",
                  "Write this spec's own file; a copy of another spec's does not describe this feature.")

@@ -101,8 +101,7 @@ def write_notes(engine: Engine, session_id: str, items: int = 2) -> None:
     """Write a notes.md holding `items` note items into the session's spec directory."""
     spec = engine.project.root / engine.state(session_id).spec_dir
     lines = "\n".join(f"- NOTE-{i} something worth noting" for i in range(1, items + 1))
-    # Each session its own notes: a spec file identical to another spec's is refused as a copy.
-    (spec / "notes.md").write_text(f"# Notes of {session_id}\n\n## Notes\n\n{lines}\n", encoding="utf-8")
+    (spec / "notes.md").write_text(f"# Notes file\n\n## Notes\n\n{lines}\n", encoding="utf-8")
 
 
 GOOD_WRITE = {"notes_file": "notes.md", "items": 2}

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import approved_spec
 
 from agent_os.engine import Engine
 from agent_os.errors import EvidenceRejected
@@ -23,11 +24,9 @@ PASSING = "from calc import add\n\ndef test_add():\n    assert add(2, 2) == 4\n\
 
 
 def start_execution(engine: Engine, command: str) -> str:
-    """An execution session on a spec whose only phase names `command`, at phase 1."""
-    spec = engine.project.specs_dir / "2026-01-01-calc"
-    spec.mkdir(parents=True)
-    (spec / "tasks.md").write_text(TASKS.format(command=command), encoding="utf-8")
-    sid = engine.start("build_v1", "calc").session.session_id
+    """An execution session on an approved spec whose only phase names `command`, at phase 1."""
+    spec_dir = approved_spec(engine, "calc", TASKS.format(command=command))
+    sid = engine.start("build_v1", spec_dir).session.session_id
     engine.complete_phase(sid, 0, {"read": True})
     return sid
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,6 @@ from agent_os_cli.demo import demo_evidence, write_demo_project, write_spec_file
 from mcp_server.server import build_server
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-SPEC_REL = ".agent-os/specs/2026-01-15-user-authentication"
 # Real tests behind the three 'Tests:' commands of the fixture spec's tasks.md.
 TEST_FILES = {"tests/test_login.py": 3, "tests/test_refresh.py": 2, "tests/test_rate_limit.py": 2}
 
@@ -108,13 +106,20 @@ class Workspace:
         write_spec_files(self.spec(sid), phase)
         return sid
 
+    def approved_spec(self) -> str:
+        """The demo spec written by an honest spec_creation_v1 session and approved by a reviewer."""
+        sid = self.creation_at(5)
+        self.engine.complete_phase(sid, 5, demo_evidence(5))
+        self.engine.approve(sid, by="reviewer")
+        return self.engine.state(sid).spec_dir
+
     def execution_at(self, phase: int) -> str:
-        """A spec_execution_v1 session on the fixture spec, honest up to `phase` (0 or 1)."""
-        shutil.copytree(FIXTURES / "specs" / "user-authentication", self.root / SPEC_REL)
-        sid = self.engine.start("spec_execution_v1", SPEC_REL).session.session_id
+        """A spec_execution_v1 session on the approved demo spec, honest up to `phase` (0 or 1)."""
+        spec_dir = self.approved_spec()
+        sid = self.engine.start("spec_execution_v1", spec_dir).session.session_id
         if phase >= 1:
             self.engine.complete_phase(sid, 0, exec_evidence("phase-0"))
-            tasks = self.root / SPEC_REL / "tasks.md"
+            tasks = self.root / spec_dir / "tasks.md"
             text = tasks.read_text(encoding="utf-8")
             first, rest = text.split("## Phase 2:", 1)
             tasks.write_text(first.replace("- [ ]", "- [x]") + "## Phase 2:" + rest, encoding="utf-8")

@@ -4,8 +4,8 @@ must be refused, naming the rule it broke, with the session exactly as it was.
 
 The classes follow issue 13: results nobody ran, rules stated but not enforced, ids
 without content and templates in other clothes, references never looked up, paths, copies.
-(The seventh, skipping the review gate by starting execution on an unapproved spec, is
-not covered here yet.)"""
+The seventh, skipping the review gate, is the last test: execution refuses a hand-made
+spec (the engine's provenance tests cover gate-less custom workflows)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 
 from agent_os_cli.demo import demo_evidence
 
-from .conftest import SPEC_REL, Workspace, exec_evidence, rules_named
+from .conftest import Workspace, exec_evidence, rules_named
 
 Setup = Callable[[Workspace, str], dict[str, Any]]
 
@@ -251,11 +251,22 @@ async def test_forgery_is_refused_with_its_reason_and_nothing_changes(forgery: F
 @pytest.mark.anyio
 async def test_execution_cannot_start_on_a_spec_reached_through_a_symlink(workspace: Workspace, door):
     ws = workspace
+    spec_dir = ws.approved_spec()
     real = ws.root / "docs" / "approved-spec"
-    shutil.copytree(Path(__file__).parent.parent / "fixtures" / "specs" / "user-authentication", real)
-    link = ws.root / SPEC_REL
-    link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(real, target_is_directory=True)
-    attempt = await door.start("spec_execution_v1", SPEC_REL)
+    real.parent.mkdir(parents=True)
+    (ws.root / spec_dir).rename(real)
+    (ws.root / spec_dir).symlink_to(real, target_is_directory=True)
+    before = [s.session_id for s in ws.engine.list_sessions()]
+    attempt = await door.start("spec_execution_v1", spec_dir)
     assert not attempt.accepted and "symbolic link" in attempt.text
+    assert [s.session_id for s in ws.engine.list_sessions()] == before
+
+
+@pytest.mark.anyio
+async def test_execution_cannot_start_on_a_spec_nobody_approved(workspace: Workspace, door):
+    ws = workspace
+    hand_made = ".agent-os/specs/2026-01-15-user-authentication"
+    shutil.copytree(Path(__file__).parent.parent / "fixtures" / "specs" / "user-authentication", ws.root / hand_made)
+    attempt = await door.start("spec_execution_v1", hand_made)
+    assert not attempt.accepted and "not approved" in attempt.text
     assert ws.engine.list_sessions() == []

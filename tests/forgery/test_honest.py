@@ -7,7 +7,7 @@ import pytest
 
 from agent_os_cli.demo import demo_evidence, write_spec_files
 
-from .conftest import SPEC_REL, TEST_FILES, Workspace, exec_evidence
+from .conftest import TEST_FILES, Workspace, exec_evidence
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +27,7 @@ async def test_an_honest_implementation_is_accepted_with_its_tests_run(workspace
     ws = workspace
     sid = ws.execution_at(0)
     assert (await door.complete(sid, 0, exec_evidence("phase-0"))).accepted
-    tasks = ws.root / SPEC_REL / "tasks.md"
+    tasks = ws.spec(sid) / "tasks.md"
     for number, (command, count) in enumerate(
             zip(exec_evidence("phase-0")["test_commands"], TEST_FILES.values(), strict=True), start=1):
         text = tasks.read_text(encoding="utf-8")
