@@ -33,6 +33,7 @@ from agent_os.views import SessionState
 from . import checks
 from .github import GitHubApp, GitHubCallError
 from .github_errors import retry_time
+from .notes import PullRequestNotes
 from .settings import Settings
 from .store import BotStore, CheckRunRecord, OutboxItem
 
@@ -170,7 +171,7 @@ class Outbox:
                 self._put_check(installation, repo, unlinked["head_sha"], spec, retried=retried)
             return
         head = self._head_sha(installation, repo, number, sessions)
-        notes = self.store.pr_notes(repo, number)
+        notes = PullRequestNotes(self.store.db).get(repo, number)
         for spec in checks.checks_for(sessions, public_url=self.settings.public_url, notes=notes):
             self._put_check(installation, repo, head, spec, retried=retried)
 

@@ -15,6 +15,7 @@ from agent_os.project import ProjectConfig
 
 from .commit_files import CommitFiles, ObjectCache
 from .github import GitHubApp
+from .notes import PullRequestNotes
 from .outbox import Outbox, sync_key
 from .repo_config import read_config
 from .store import BotStore
@@ -115,8 +116,9 @@ class LiveGitHub:
 
     def set_notes(self, repo: str, number: int, notes: list[str]) -> None:
         """What the PR's checks must also say (replacing what they said); re-sent if changed."""
-        if notes != self.store.pr_notes(repo, number):
-            self.store.set_pr_notes(repo, number, notes)
+        kept = PullRequestNotes(self.store.db)
+        if notes != kept.get(repo, number):
+            kept.set(repo, number, notes)
 
     def has_status_comment(self, repo: str, number: int) -> bool:
         """Whether the bot posted a status comment on the PR."""

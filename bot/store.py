@@ -35,7 +35,6 @@ from .tables import (
     deliveries,
     installations,
     outbox,
-    pr_notes,
     status_comments,
 )
 
@@ -363,7 +362,7 @@ class BotStore:
                                                 set_={"comment_id": comment_id}))
 
 
-    # cursors and notes ---------------------------------------------------------------------
+    # cursors ---------------------------------------------------------------------------------
 
     def cursor(self, name: str) -> str | None:
         """Where the named scan (e.g. GitHub's delivery log) stopped last time."""
@@ -375,18 +374,6 @@ class BotStore:
         with self.db.transaction() as conn:
             conn.execute(dialects.insert(conn, t).values(name=name, value=value, updated_at=at)
                          .on_conflict_do_update(index_elements=["name"], set_={"value": value, "updated_at": at}))
-
-    def pr_notes(self, repository: str, number: int) -> list[str]:
-        """Problems the PR's checks must show (e.g. a permission the App lacks)."""
-        t = pr_notes
-        row = self.db.query_one(select(t.c.notes).where(same_repo(t.c.repository, repository), t.c.number == number))
-        return json.loads(row["notes"]) if row else []
-
-    def set_pr_notes(self, repository: str, number: int, notes: list[str]) -> None:
-        t, body = pr_notes, json.dumps(notes)
-        with self.db.transaction() as conn:
-            conn.execute(dialects.insert(conn, t).values(repository=repository, number=number, notes=body)
-                         .on_conflict_do_update(index_elements=["repository", "number"], set_={"notes": body}))
 
 
 def _delivery(row: Any) -> Delivery:
