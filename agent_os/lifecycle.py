@@ -35,17 +35,16 @@ def start(ctx: Context, workflow: str, target: str, *, author: str | None = None
     source = files if files is not None else ctx.files
     repository = check_repository(repository) if repository is not None else None
     if wf.target == "existing_spec":
-        spec_rel, key = _existing_spec(target, source)
+        spec_rel, slug = _existing_spec(target, source)
     else:
-        key = slugify(target)
+        slug = slugify(target)
         spec_rel = None
-    if repository:
-        key = f"{repository.lower()}:{key}"
+    key = f"{repository.lower()}:{slug}" if repository else slug
     existing = ctx.store.open_session_for(wf.name, key)
     if existing is not None:
         return _resumed(ctx, existing.id)
     if spec_rel is None:
-        spec_rel = _new_spec_dir(ctx, key, source)
+        spec_rel = _new_spec_dir(ctx, slug, source)
     else:
         _require_approved(ctx, spec_rel, wf.name)
     session_id = new_session_id()

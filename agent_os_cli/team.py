@@ -44,6 +44,8 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
     """The team server's ASGI app over `project`.
 
     `engine` is borrowed when given; otherwise it is opened here and closed at shutdown.
+    With the GitHub App on and no engine given, the server reads no repository from its
+    own disk: evidence comes as a door's snapshot or is read at the linked PR's head commit.
     Without `settings.app_id` the GitHub App is off (MCP and pages still work), which
     suits solo use and trying it out. `host` is where uvicorn listens: on a loopback
     address the MCP endpoint also checks Host/Origin headers against DNS rebinding.
@@ -51,12 +53,22 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
     from mcp_server.auth import StoreTokenVerifier
     from mcp_server.server import build_server
 
+    from agent_os.files import WorkingTree
+    from agent_os.store import open_store
+    from agent_os_cli.pr_sources import NO_FILES, PullRequestSources
+
     owns_engine = engine is None
-    engine = engine or Engine.open(project)
+    if engine is None:
+        engine = Engine(project, open_store(project.db_path),
+                        files=NO_FILES if settings.app_id is not None else None)
     metrics = Metrics()
     bot = Bot.build(settings, engine, metrics) if settings.app_id is not None else None
     tokens = TokenStore(engine.db)
+    # A borrowed engine reading a working tree (tests of the shared-disk set-up) keeps reading it.
+    sources = None if bot is None or isinstance(engine.files, WorkingTree) else \
+        PullRequestSources(engine, bot.handlers.github)
     mcp = build_server(project, engine=engine, embedder=embedder, token_verifier=StoreTokenVerifier(tokens),
+                       sources=sources,
                        public_url=settings.public_url or f"http://{host}", warm_index=True,
                        on_tool_call=lambda tool, ok: metrics.tool_calls.labels(tool, "ok" if ok else "error").inc())
     security = mcp_transport_security(host, settings.public_url)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from agent_os.engine import Engine
 from agent_os.project import Project
 
+from .sources import Sources
+
 if TYPE_CHECKING:
     from agent_os.standards import Embedder, StandardsIndex
 
@@ -33,8 +35,11 @@ class Backend:
         engine: Engine | None = None,
         index: StandardsIndex | None = None,
         embedder: Embedder | None = None,
+        sources: Sources | None = None,
     ) -> None:
         self.project = project
+        self.sources = sources or Sources()
+        """Where each call's files are read (a door's snapshot, else the engine's source)."""
         self._engine = engine
         self._index = index
         self._embedder = embedder

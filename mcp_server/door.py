@@ -28,12 +28,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from agent_os import views
-from agent_os.project import Project
-from agent_os.snapshot import checkpoint_paths, read_snapshot
+from agent_os.files import WorkingTree
+from agent_os.project import SPECS_DIR, Project
+from agent_os.snapshot import Snapshot, checkpoint_paths, read_snapshot
 from agent_os.standards.models import SearchResponse
 
-META_SNAPSHOT = "agent-os.dev/snapshot"
-META_REPOSITORY = "agent-os.dev/repository"
+from .sources import META_REPOSITORY, META_SNAPSHOT
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +124,14 @@ class RemoteEngine:
         return [views.WorkflowSummary.model_validate(w) for w in data.get("workflows", [])]
 
     def start(self, workflow: str, target: str) -> views.StartResult:
-        return views.StartResult.model_validate(
-            self.server.call("start_workflow", {"workflow_type": workflow, "target_file": target}))
+        """Start on the server, telling it which spec folders the clone holds (an approved
+        spec is found there; a new one's name does not collide with them)."""
+        tree = WorkingTree(self.clone)
+        folders = [f"{SPECS_DIR}/{n}" for n in tree.list_dir(SPECS_DIR)
+                   if tree.is_dir(f"{SPECS_DIR}/{n}")] if tree.is_dir(SPECS_DIR) else []
+        return views.StartResult.model_validate(self.server.call(
+            "start_workflow", {"workflow_type": workflow, "target_file": target},
+            meta={META_SNAPSHOT: Snapshot(directories=folders).to_wire()}))
 
     def current_phase(self, session_id: str) -> views.PhaseView:
         return views.PhaseView.model_validate(self.server.call("get_current_phase", {"session_id": session_id}))
@@ -181,6 +187,16 @@ class RemoteIndex:
             self.server.call("search_standards", {"query": query, "n_results": n_results}))
 
 
+class _FromTheDoor:
+    """The door reads the clone itself (RemoteEngine); the model's own `_meta` is not passed on."""
+
+    def start(self, meta: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def completion(self, session_id: str, meta: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+
 class DoorBackend:
     """What the tools call in team mode: the server, through its `/mcp`; nothing opened locally."""
 
@@ -189,6 +205,7 @@ class DoorBackend:
         self.server = server
         self.engine = RemoteEngine(server, clone.root)
         self.index = RemoteIndex(server)
+        self.sources = _FromTheDoor()
         self.handshake = threading.Event()
 
     def start_background_work(self, *, build_index: bool = False) -> None:

@@ -24,7 +24,7 @@ from mcp.types import ToolAnnotations
 
 from agent_os import __version__, views
 from agent_os.engine import Engine
-from agent_os.errors import AgentOSError
+from agent_os.errors import AgentOSError, EvidenceRejected
 from agent_os.project import Project
 from agent_os.registry import Registry
 from agent_os.standards.models import SearchResponse
@@ -34,6 +34,7 @@ from .errors import refusals_as_tool_errors
 from .models import SessionList, WorkflowList
 from .prompts import register_prompts
 from .resources import describe_standard, describe_workflow, list_standards, read_standard, read_workflow
+from .sources import Sources, request_meta
 from .summaries import summarised
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def build_server(
     warm_index: bool = False,
     on_tool_call: Callable[[str, bool], None] | None = None,
     backend: Any = None,
+    sources: Sources | None = None,
 ) -> MCPServer:
     """The MCP server for `project`.
 
@@ -90,10 +92,11 @@ def build_server(
     `on_tool_call(tool, ok)` is told of every tool call (the team server counts them).
     `backend` replaces the local engine and index (the door in team mode, `door.py`): the
     tools are the same functions, so their names and schemas are the same too; the
-    resources, which read the local project, are then left out.
+    resources, which read the local project, are then left out. `sources` says where a
+    call's files are read when no door sent them (the team server: the PR's head commit).
     """
     local = backend is None
-    backend = backend or Backend(project, engine=engine, index=index, embedder=embedder)
+    backend = backend or Backend(project, engine=engine, index=index, embedder=embedder, sources=sources)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Backend]:
@@ -184,7 +187,7 @@ def _register_tools(server: MCPServer, backend: Backend,
         return WorkflowList(workflows=backend.engine.list_workflows())
 
     @tool(WRITES)
-    def start_workflow(workflow_type: str, target_file: str) -> views.StartResult:
+    def start_workflow(workflow_type: str, target_file: str, ctx: Context) -> views.StartResult:
         """Start a workflow session (or resume the open one for the same target).
 
         Use it as soon as the person asks for work a workflow covers: "create a spec for
@@ -195,7 +198,7 @@ def _register_tools(server: MCPServer, backend: Backend,
         project. Returns the session id and phase 0: its instructions, tasks and the
         evidence its checkpoint demands. Keep the session_id for every later call.
         """
-        return backend.engine.start(workflow_type, target_file)
+        return backend.engine.start(workflow_type, target_file, **backend.sources.start(request_meta(ctx)))
 
     @tool(READ_ONLY)
     def get_current_phase(session_id: str) -> views.PhaseView:
@@ -214,7 +217,8 @@ def _register_tools(server: MCPServer, backend: Backend,
         return backend.engine.get_task(session_id, phase, task_id)
 
     @tool(WRITES)
-    def complete_phase(session_id: str, phase: int | str, evidence: dict[str, Any]) -> views.CompletionResult:
+    def complete_phase(session_id: str, phase: int | str, evidence: dict[str, Any],
+                       ctx: Context) -> views.CompletionResult:
         """Submit the evidence that the current phase is done; the checkpoint checks it.
 
         Use it when every task of the phase is done and the files are written. evidence is
@@ -224,7 +228,13 @@ def _register_tools(server: MCPServer, backend: Backend,
         them all and submit again. Phases cannot be skipped. If the phase ends in a gate
         it then waits for a person's approval: tell them; you cannot approve it.
         """
-        return backend.engine.complete_phase(session_id, phase, evidence)
+        where = backend.sources.completion(session_id, request_meta(ctx))
+        note = where.pop("note", "")
+        try:
+            return backend.engine.complete_phase(session_id, phase, evidence, **where)
+        except EvidenceRejected as exc:
+            exc.hint = f"{note} {exc.hint}".strip()  # e.g. which commit the files were read at
+            raise
 
     @tool(READ_ONLY)
     def get_workflow_state(session_id: str) -> views.SessionState:
