@@ -1,11 +1,14 @@
 """`agent-os demo`: the whole product in one command, with no GitHub account and no network.
 
-It starts the local GitHub stand-in and the team server on free loopback ports, then plays
-an agent through `spec_creation_v1` over a real MCP client (streamable HTTP, bearer token),
-writing real spec files into a temporary project. It opens a pull request on the stand-in,
-whose signed webhooks reach the bot; the checks turn as phases pass; the author's own
-approval is ignored and a reviewer's approval opens the gate. Every step is checked: the
-demo exits 0 only if each happened as it should.
+The team topology, on one machine: the local GitHub stand-in (real git repositories), the
+team server in a folder of its own with its own database, and an agent in its own clone
+whose door (`agent-os mcp --server URL`, here in process) talks to the server only over
+HTTP. The agent writes real spec files, each checkpoint carries a snapshot of the files it
+names, and the spec reaches GitHub by `git push`; the pull request's signed webhooks reach
+the bot, which re-verifies every completed phase at each new head: a push that breaks a
+checked file turns its phase red, the next one green. The author's own approval is
+ignored and a reviewer's opens the gate. Every step is checked: the demo exits 0 only if
+each happened as it should.
 """
 
 from __future__ import annotations
@@ -123,10 +126,6 @@ def write_spec_files(spec_dir: Path, phase: int) -> None:
         shutil.copyfile(DATA / "spec" / name, spec_dir / name)
 
 
-def _spec_file(name: str) -> str:
-    return (DATA / "spec" / name).read_text(encoding="utf-8")
-
-
 async def _wait_for(predicate: Callable[[], bool], narrator: Narrator, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -144,14 +143,46 @@ def _tool_result(result: Any) -> tuple[bool, Any]:
     return True, result.structured_content
 
 
+GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
+           "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@example.com"}
+
+
+def _git(clone: Path, *args: str) -> str:
+    import os
+    import subprocess
+
+    env = {**os.environ, **GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
+    done = subprocess.run(["git", *args], cwd=clone, env=env, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise DemoFailed(f"git {' '.join(args)}: {done.stderr.strip()[:200]}")
+    return done.stdout.strip()
+
+
+def _push(clone: Path, message: str) -> str:
+    """Commit everything in the agent's clone and push its branch; the new head."""
+    _git(clone, "add", "-A")
+    _git(clone, "commit", "--quiet", "-m", message)
+    _git(clone, "push", "--quiet", "origin", BRANCH)
+    return _git(clone, "rev-parse", "HEAD")
+
+
+BRANCH = "spec/user-authentication"
+
+
 async def play(console: Console, result: DemoResult, *, keep: bool = False, project_dir: Path | None = None) -> DemoResult:
-    """Run the demo; returns what happened (its `ok` says whether every step passed)."""
+    """Run the demo; returns what happened (its `ok` says whether every step passed).
+
+    Three places that share nothing but the stand-in and HTTP: the agent's clone
+    (`clone/`), the team server's folder (`server/`, left empty: it reads no repository
+    from its own disk) with its own database (`server-state/`), and the GitHub stand-in's
+    git repositories.
+    """
     from mcp import Client
 
-    from agent_os.engine import Engine
     from agent_os.project import Project
     from bot.serving import BackgroundServer, free_port
     from bot.settings import Settings
+    from mcp_server.door import build_door
     from standin import GitHubStandIn
     from agent_os_cli.team import create_team_app, issue_token
 
@@ -160,6 +191,7 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
         tmp = Path(tempfile.mkdtemp(prefix="agent-os-demo-"))
         project_dir = tmp
     result.project = project_dir
+    server_dir, state_dir, clone = project_dir / "server", project_dir / "server-state", project_dir / "clone"
     pr_head: dict[str, str] = {}
 
     gh = GitHubStandIn(webhook_secret=SECRET)
@@ -168,41 +200,36 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
         stack.enter_context(narrator.live)
         gh.start()
         stack.callback(gh.stop)
-        gh.create_repo(REPO, files={".agent-os/config.yaml": "gates:\n  approvals: 1\n  exclude_author: true\n"},
+        gh.create_repo(REPO, files={".agent-os/config.yaml": "gates:\n  approvals: 1\n  exclude_author: true\n",
+                                    "README.md": "# Acme API\n"},
                        collaborators={AUTHOR: "write", REVIEWER: "write"})
-        narrator.step("GitHub stand-in up", detail=f"{gh.url}, repository {REPO}")
+        narrator.step("GitHub stand-in up", detail=f"{gh.url}, repository {REPO} (real git)")
 
-        key = project_dir / ".agent-os" / "demo-app.pem"
-        key.parent.mkdir(parents=True, exist_ok=True)
+        for folder in (server_dir, state_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        key = state_dir / "demo-app.pem"
         key.write_text(gh.private_key_pem, encoding="utf-8")
-        write_demo_project(project_dir)
-        project = Project.open(project_dir)
-        engine = Engine.open(project)
-        stack.callback(engine.close)
+        project = Project.open(server_dir, db=state_dir / "agent_os.db", index=state_dir / "index.db")
         port = free_port()
         settings = Settings(app_id=gh.app.id, private_key=key, webhook_secret=SECRET, github_url=gh.url,
-                            public_url=f"http://127.0.0.1:{port}", project=project_dir,
+                            public_url=f"http://127.0.0.1:{port}", project=server_dir,
                             backoff_base=0.2, backoff_max=2.0)
-        app = create_team_app(settings, project=project, engine=engine)
+        app = create_team_app(settings, project=project)
         bot = app.state.bot
         server = BackgroundServer(app, port=port)
         server.start()
         stack.callback(server.stop)
         gh.set_webhook(server.url + "/webhooks/github", SECRET)
-        token = issue_token(engine, "demo agent")
-        narrator.step("Team server up", detail=f"{server.url} (webhooks, /mcp, session pages)")
+        token = issue_token(app.state.engine, "demo agent")
+        narrator.step("Team server up in its own folder", detail=f"{server.url}; database in {state_dir.name}/")
 
-        from mcp.client.streamable_http import streamable_http_client
-        from mcp.shared._httpx_utils import create_mcp_http_client
-
-        http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
-        stack.push_async_callback(http.aclose)
-        client = await stack.enter_async_context(
-            Client(streamable_http_client(server.url + "/mcp", http_client=http)))
+        _git(project_dir, "clone", "--quiet", gh.clone_url(REPO), str(clone))
+        _git(clone, "checkout", "--quiet", "-b", BRANCH)
+        client = await stack.enter_async_context(Client(build_door(Project.open(clone), server.url, token)))
         tools = {t.name for t in (await client.list_tools()).tools}
         needed = {"start_workflow", "complete_phase", "get_workflow_state", "search_standards"}
-        narrator.step("Agent connected over MCP (HTTP, bearer token)", needed <= tools,
-                      f"{len(tools)} tools")
+        narrator.step("Agent's door up in its own clone (agent-os mcp --server)", needed <= tools,
+                      f"{len(tools)} tools, answered by the team server")
 
         async def call(tool: str, **args: Any) -> tuple[bool, Any]:
             return _tool_result(await client.call_tool(tool, args))
@@ -211,7 +238,8 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
         narrator.step("start_workflow('spec_creation_v1', 'user_authentication')", ok, str(started)[:80] if not ok else "")
         sid = started["session"]["session_id"]
         spec_rel = started["session"]["spec_dir"]
-        spec = project_dir / spec_rel
+        spec = clone / spec_rel
+        spec.mkdir(parents=True, exist_ok=True)
         result.session_id = sid
         result.session_url = f"{server.url}/sessions/{sid}"
 
@@ -219,49 +247,59 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
         top = hits["results"][0]["path"] if ok and hits.get("results") else "nothing"
         narrator.step("search_standards('refresh token rotation')", ok, f"top hit: {top}")
 
+        write_demo_project(clone)
         ok, _ = await call("complete_phase", session_id=sid, phase=0, evidence=demo_evidence(0))
-        narrator.step("Phase 0 Context gathering: evidence accepted", ok)
-
-        # The pull request, linked by its body; the bot posts a check run per phase.
-        pr = gh.open_pull_request(
-            REPO, author=AUTHOR, title="Spec: user authentication",
-            body=f"The spec for user authentication.\n\nAgent-OS-Session: {sid}\n",
-            files={f"{spec_rel}/README.md": "draft"}, head_ref="spec/user-authentication",
-        )
-        pr_head["sha"] = pr.head_sha
-        linked = await _wait_for(lambda: OVERALL in gh.check_runs(REPO, pr_head["sha"]), narrator)
-        narrator.step(f"Opened PR {REPO}#{pr.number}; the bot linked it and posted checks", linked)
+        narrator.step("Phase 0 Context gathering: evidence accepted", ok, "the door sent the files it names")
 
         write_spec_files(spec, 1)
         wrong = {**demo_evidence(1), "functional_requirements": demo_evidence(1)["functional_requirements"] + 4}
         ok, refusal = await call("complete_phase", session_id=sid, phase=1, evidence=wrong)
         narrator.step("Phase 1 with a wrong requirement count: refused", not ok and "functional_requirements" in str(refusal),
-                      "the checkpoint counted the FR- items in srd.md")
+                      "the server counted the FR- items in the srd.md the door sent")
         ok, _ = await call("complete_phase", session_id=sid, phase=3, evidence=demo_evidence(3))
         narrator.step("Skipping ahead to phase 3: refused", not ok)
         ok, _ = await call("complete_phase", session_id=sid, phase=1, evidence=demo_evidence(1))
         narrator.step("Phase 1 Requirements: evidence accepted", ok)
 
+        pr_head["sha"] = _push(clone, "Spec: context and requirements")
+        pr = gh.open_pull_request(REPO, author=AUTHOR, title="Spec: user authentication", head_ref=BRANCH,
+                                  body=f"The spec for user authentication.\n\nAgent-OS-Session: {sid}\n")
+        requirements = f"{OVERALL} / 1 Requirements"
+
+        def conclusion(name: str = OVERALL) -> str | None:
+            run = gh.check_runs(REPO, pr_head["sha"]).get(name)
+            return run.conclusion if run else None
+
+        linked = await _wait_for(lambda: conclusion(requirements) == "success", narrator)
+        narrator.step(f"git push, PR {REPO}#{pr.number}: linked, phases re-verified at its head", linked,
+                      f"'{requirements}': {conclusion(requirements)}")
+
         for number, title in ((2, "Technical design"), (3, "Task breakdown"), (4, "Implementation guidance")):
             write_spec_files(spec, number)
             ok, data = await call("complete_phase", session_id=sid, phase=number, evidence=demo_evidence(number))
             narrator.step(f"Phase {number} {title}: evidence accepted", ok, "" if ok else str(data)[:120])
+        pr_head["sha"] = _push(clone, "Spec: design, tasks, implementation guidance")
 
-        # The PR carries every file the checkpoints read: the bot re-verifies them at its head.
-        carried = {rel: (project_dir / rel).read_text(encoding="utf-8") for rel in DEMO_APP_FILES}
-        pr_head["sha"] = gh.push(REPO, pr.number, {**carried, **{f"{spec_rel}/{n}": _spec_file(n)
-                                                                for names in SPEC_FILES.values() for n in names}})
+        srd = spec / "srd.md"
+        good = srd.read_text(encoding="utf-8")
+        srd.write_text("\n".join(line for line in good.splitlines() if "**FR-8**" not in line) + "\n",
+                       encoding="utf-8")
+        pr_head["sha"] = _push(clone, "Trim the requirements")
+        red = await _wait_for(lambda: conclusion(requirements) == conclusion() == "failure", narrator)
+        narrator.step("A push that breaks srd.md turns phase 1 red", red,
+                      f"7 of the 8 FR- items left at {pr_head['sha'][:7]}")
+        srd.write_text(good, encoding="utf-8")
+        pr_head["sha"] = _push(clone, "Restore FR-8")
+        green = await _wait_for(lambda: conclusion(requirements) == "success", narrator)
+        narrator.step("The next push fixes it: phase 1 green again", green, f"at {pr_head['sha'][:7]}")
+
         evidence5 = {**demo_evidence(5), "pull_request": f"{REPO}#{pr.number}"}
         ok, done = await call("complete_phase", session_id=sid, phase=5, evidence=evidence5)
         waiting = ok and done["phase_state"] == "awaiting_approval"
         narrator.step("Phase 5 Team review: checkpoint passed, waiting at the gate", waiting)
-
-        def overall() -> str | None:
-            run = gh.check_runs(REPO, pr_head["sha"]).get(OVERALL)
-            return run.conclusion if run else None
-
         narrator.step("Overall check 'Agent OS' blocks the merge",
-                      await _wait_for(lambda: overall() == "action_required", narrator), f"conclusion: {overall()}")
+                      await _wait_for(lambda: conclusion() == "action_required", narrator),
+                      f"conclusion: {conclusion()}")
 
         gh.submit_review(REPO, pr.number, AUTHOR, "approved")
         # Wait until the bot has processed that delivery, so "ignored" is a result, not a race.
@@ -270,13 +308,15 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
                         narrator)
         ok, state = await call("get_workflow_state", session_id=sid)
         narrator.step(f"@{AUTHOR} (the author) approves: ignored", ok and state["status"] == "active"
-                      and overall() == "action_required")
+                      and conclusion() == "action_required")
 
         gh.submit_review(REPO, pr.number, REVIEWER, "approved")
-        green = await _wait_for(lambda: overall() == "success", narrator)
+        green = await _wait_for(lambda: conclusion() == "success", narrator)
         ok, state = await call("get_workflow_state", session_id=sid)
         narrator.step(f"@{REVIEWER} approves: the gate opens, 'Agent OS' is success",
-                      green and ok and state["status"] == "complete", f"conclusion: {overall()}")
+                      green and ok and state["status"] == "complete", f"conclusion: {conclusion()}")
+        narrator.step("The team server's folder is still empty", not any(server_dir.iterdir()),
+                      "it read every file through the door's snapshots and GitHub's API")
         narrator.step("Session page", True, result.session_url)
         if keep:
             narrator.live.stop()

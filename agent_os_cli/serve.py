@@ -72,10 +72,12 @@ def demo_command(
 ) -> None:
     """Watch the whole product work locally: no GitHub account, no network.
 
-    Starts a local GitHub stand-in and the team server, then plays an agent through
-    spec_creation_v1 over MCP (HTTP): real spec files, a pull request whose checks turn as
-    phases pass, an author's self-approval that is ignored, and a reviewer's approval that
-    opens the gate. Exits 0 only if every step happened as it should.
+    Starts a local GitHub stand-in (real git repositories) and the team server in a folder of
+    its own, then plays an agent in its own clone through spec_creation_v1 via the door
+    (`agent-os mcp --server`): real spec files pushed with git, a pull request whose checks
+    turn as phases pass, a push that breaks a checked file (red) and its fix (green), an
+    author's self-approval that is ignored, and a reviewer's approval that opens the gate.
+    Exits 0 only if every step happened as it should.
     """
     from agent_os_cli.demo import run
 

@@ -141,7 +141,12 @@ def test_demo_runs_to_the_end(tmp_path):
     assert "Demo complete" in proc.stdout
     assert "@bob approves: the gate opens" in proc.stdout
     assert "✗" not in proc.stdout
-    engine = Engine.open(Project.open(tmp_path / "demo"))
+    assert "A push that breaks srd.md turns phase 1 red" in proc.stdout
+    assert "The next push fixes it: phase 1 green again" in proc.stdout
+    # The agent's clone, the server's (empty) folder and the server's own database apart.
+    demo = tmp_path / "demo"
+    assert (demo / "clone" / ".git").is_dir() and not any((demo / "server").iterdir())
+    engine = Engine.open(Project.open(demo / "server", db=demo / "server-state" / "agent_os.db"))
     [session] = engine.list_sessions()
     assert session.status == "complete"
     engine.close()
