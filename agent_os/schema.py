@@ -29,6 +29,7 @@ mcp_tokens = Table(
     Column("created_at", Text, nullable=False),
     Column("last_used_at", Text),
     Column("revoked_at", Text),
+    Column("repositories", Text),  # JSON list of 'owner/name' or 'owner/*'; NULL: every repository
     Index("mcp_tokens_name", "name"),
 )
 

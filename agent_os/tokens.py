@@ -8,6 +8,7 @@ database (component "tokens"), so the team server and `agent-os token` see the s
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -36,7 +37,12 @@ MIGRATIONS = [
     );
     CREATE INDEX mcp_tokens_name ON mcp_tokens (name)
     """,
+    # 2: a token may be limited to repositories ('owner/name') or organisations ('owner/*').
+    """
+    ALTER TABLE mcp_tokens ADD COLUMN repositories TEXT
+    """,
 ]
+_SCOPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/(\*|[A-Za-z0-9_.-]{1,100})$")
 
 
 @dataclass(frozen=True)
@@ -50,10 +56,16 @@ class TokenInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    repositories: tuple[str, ...] | None = None
+    """The repositories ('owner/name') and organisations ('owner/*') it may act in; None: all."""
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def allows(self, repository: str | None) -> bool:
+        """Whether the token may act in `repository` (None, unknown: only an unlimited token)."""
+        return repository_allowed(self.repositories, repository)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for `--json` output."""
@@ -65,7 +77,18 @@ class TokenInfo:
             "created_at": self.created_at.isoformat(),
             "last_used_at": self.last_used_at.isoformat() if self.last_used_at else None,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "repositories": list(self.repositories) if self.repositories is not None else None,
         }
+
+
+def repository_allowed(patterns: tuple[str, ...] | list[str] | None, repository: str | None) -> bool:
+    """Whether `repository` is one of `patterns` ('owner/name' or 'owner/*'; None allows all)."""
+    if patterns is None:
+        return True
+    if not repository:
+        return False
+    owner = repository.split("/", 1)[0].lower()
+    return any(p.lower() == repository.lower() or p.lower() == f"{owner}/*" for p in patterns)
 
 
 def _now() -> datetime:
@@ -81,8 +104,10 @@ def _dt(value: str | None) -> datetime | None:
 
 
 def _info(row: Any) -> TokenInfo:
+    scope = row["repositories"]
     return TokenInfo(row["id"], row["name"], row["hint"], datetime.fromisoformat(row["created_at"]),
-                     _dt(row["last_used_at"]), _dt(row["revoked_at"]))
+                     _dt(row["last_used_at"]), _dt(row["revoked_at"]),
+                     tuple(json.loads(scope)) if scope is not None else None)
 
 
 class TokenStore:
@@ -100,8 +125,15 @@ class TokenStore:
         """The token store in the session database at `db_path`."""
         return cls(Database.open(db_path))
 
-    def create(self, name: str) -> tuple[TokenInfo, str]:
-        """A new token named `name`; returns its info and the secret (shown only now)."""
+    def create(self, name: str, repositories: list[str] | None = None) -> tuple[TokenInfo, str]:
+        """A new token named `name`, limited to `repositories` ('owner/name', 'owner/*') if
+        given; returns its info and the secret (shown only now)."""
+        if repositories is not None:
+            bad = [r for r in repositories if not isinstance(r, str) or not _SCOPE.match(r.strip())]
+            if bad or not repositories:
+                raise InputError(f"Repository limits {bad or repositories!r} are not 'owner/name' or 'owner/*'.",
+                                 hint="e.g. --repo acme/webapp or --repo 'acme/*' (a whole organisation).")
+            repositories = sorted({r.strip() for r in repositories})
         # A name shaped like a token id could never be revoked by name: `revoke` reads it as an id.
         if not isinstance(name, str) or not _NAME.match(name.strip()) or _ID.match(name.strip()):
             raise InputError(
@@ -112,8 +144,9 @@ class TokenStore:
         secret = PREFIX + secrets.token_urlsafe(32)
         token_id = "tok_" + secrets.token_hex(6)
         at = _now().isoformat()
-        self.db.execute(self.t.insert().values(id=token_id, name=name.strip(), secret_sha256=_hash(secret),
-                                               hint=secret[: len(PREFIX) + 4], created_at=at))
+        self.db.execute(self.t.insert().values(
+            id=token_id, name=name.strip(), secret_sha256=_hash(secret), hint=secret[: len(PREFIX) + 4],
+            created_at=at, repositories=json.dumps(repositories) if repositories is not None else None))
         return self.get(token_id), secret
 
     def get(self, token_id: str) -> TokenInfo:

@@ -94,11 +94,14 @@ def _tokens(project: Path | None) -> Iterator[TokenStore]:
 def token_create(
     name: Annotated[str, typer.Argument(help="Who or what the token is for, e.g. 'alice laptop' or 'ci'.")],
     project: ProjectOpt = None,
+    repo: Annotated[list[str] | None, typer.Option(
+        "--repo", help="Limit the token to this repository ('owner/name') or organisation ('owner/*'); "
+        "repeatable. Default: every repository.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a token and print its secret, once: it is stored only as a hash."""
     with _tokens(project) as store:
-        info, secret = store.create(name)
+        info, secret = store.create(name, repo or None)
     if json_out:
         emit_json({**info.as_dict(), "token": secret})
         return

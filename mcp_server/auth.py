@@ -20,4 +20,6 @@ class StoreTokenVerifier:
         info = await anyio.to_thread.run_sync(self.tokens.verify, token)
         if info is None:
             return None
-        return AccessToken(token=token, client_id=info.name, scopes=["agent-os"], subject=info.id)
+        # A limited token carries its repositories as scopes ("repo:acme/webapp", "repo:acme/*").
+        scopes = ["agent-os"] + [f"repo:{r}" for r in info.repositories or ()]
+        return AccessToken(token=token, client_id=info.name, scopes=scopes, subject=info.id)

@@ -27,12 +27,14 @@ from agent_os.engine import Engine
 from agent_os.errors import AgentOSError, EvidenceRejected
 from agent_os.project import Project
 from agent_os.registry import Registry
+from agent_os.tokens import repository_allowed
 from agent_os.standards.models import SearchResponse
 
 from .backend import Backend
 from .errors import refusals_as_tool_errors
 from .models import SessionList, WorkflowList
 from .prompts import register_prompts
+from . import scope
 from .resources import describe_standard, describe_workflow, list_standards, read_standard, read_workflow
 from .sources import Sources, request_meta
 from .summaries import summarised
@@ -198,7 +200,11 @@ def _register_tools(server: MCPServer, backend: Backend,
         project. Returns the session id and phase 0: its instructions, tasks and the
         evidence its checkpoint demands. Keep the session_id for every later call.
         """
-        return backend.engine.start(workflow_type, target_file, **backend.sources.start(request_meta(ctx)))
+        where = backend.sources.start(request_meta(ctx))
+        repository = scope.start_repository(where.pop("repository", None))
+        if repository:
+            where["repository"] = repository
+        return backend.engine.start(workflow_type, target_file, **where)
 
     @tool(READ_ONLY)
     def get_current_phase(session_id: str) -> views.PhaseView:
@@ -206,6 +212,7 @@ def _register_tools(server: MCPServer, backend: Backend,
 
         Use it at the start of each phase, and whenever you lose track of what to do next.
         """
+        scope.check_session(backend.engine, session_id)
         return backend.engine.current_phase(session_id)
 
     @tool(READ_ONLY)
@@ -214,6 +221,7 @@ def _register_tools(server: MCPServer, backend: Backend,
 
         Use it while working a phase, task by task, when the phase's summary is not enough.
         """
+        scope.check_session(backend.engine, session_id)
         return backend.engine.get_task(session_id, phase, task_id)
 
     @tool(WRITES)
@@ -228,6 +236,7 @@ def _register_tools(server: MCPServer, backend: Backend,
         them all and submit again. Phases cannot be skipped. If the phase ends in a gate
         it then waits for a person's approval: tell them; you cannot approve it.
         """
+        scope.check_session(backend.engine, session_id)
         where = backend.sources.completion(session_id, request_meta(ctx))
         note = where.pop("note", "")
         try:
@@ -243,6 +252,7 @@ def _register_tools(server: MCPServer, backend: Backend,
         Use it when the person asks "where are we?", after a pause, or before reporting
         progress. next_step says what to do now.
         """
+        scope.check_session(backend.engine, session_id)
         return backend.engine.state(session_id)
 
     @tool(READ_ONLY)
@@ -252,7 +262,9 @@ def _register_tools(server: MCPServer, backend: Backend,
         Use it to find a session id you do not have ("where are we?" with no session in
         view), or to see what is in progress.
         """
-        return SessionList(sessions=backend.engine.list_sessions(status))
+        allowed = scope.limits()
+        return SessionList(sessions=[s for s in backend.engine.list_sessions(status)
+                                     if allowed is None or repository_allowed(allowed, s.repository)])
 
     @tool(WRITES)
     def create_workflow(name: str, workflow_type: str, phases: list[str | dict[str, Any]]) -> views.WorkflowSummary:
@@ -282,6 +294,10 @@ def _register_tools(server: MCPServer, backend: Backend,
         check on the PR, reviewers approve gates there, and their comments reach you
         through get_review_feedback.
         """
+        if scope.limits() is not None:  # a limited token links only within its repositories
+            scope.require(repository if isinstance(repository, str) else None, "that pull request")
+            if backend.engine.state(session_id).repository:
+                scope.check_session(backend.engine, session_id)
         return backend.engine.link_pull_request(session_id, repository, number, source="mcp")
 
     @tool(READ_ONLY)
@@ -292,6 +308,7 @@ def _register_tools(server: MCPServer, backend: Backend,
         comments: each open thread is a revision to make. Empty (and says why) until a
         pull request is linked and reviewers comment.
         """
+        scope.check_session(backend.engine, session_id)
         return backend.engine.review_feedback(session_id)
 
 

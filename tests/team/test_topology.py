@@ -208,3 +208,35 @@ def test_two_repositories_on_one_server_never_mix(tmp_path, credentials):
         assert {r.external_id.split(":")[0] for r in web_runs.values() if r.name != "Agent OS"} == {web}
         # Each repository's own base-branch policy.
         assert t.engine.gate(web).required_approvals == 1 and t.engine.gate(bill).required_approvals == 2
+        # The session pages list by repository.
+        import httpx
+
+        page = httpx.get(f"{t.url}/sessions").text
+        assert web in page and bill in page
+        only = httpx.get(f"{t.url}/sessions", params={"repository": REPO}).text
+        assert web in only and bill not in only
+
+
+def test_a_token_limited_to_one_repository_acts_only_there(tmp_path, credentials):
+    from agent_os.tokens import TokenStore
+
+    with team(tmp_path, credentials, [REPO, OTHER]) as (t, app):
+        _, limited = TokenStore(t.engine.db).create("billing bot", ["acme/billing"])
+        other = t.engine.start("spec_creation_v1", "elsewhere", repository=REPO).session.session_id
+
+        async def go():
+            http = create_mcp_http_client(headers={"Authorization": f"Bearer {limited}"})
+            async with http, Client(streamable_http_client(t.url + "/mcp", http_client=http)) as c:
+                agent = Agent(c)
+                mine = await agent.call("start_workflow", workflow_type="spec_creation_v1", target_file="invoices")
+                refusal = await agent.refused("get_workflow_state", session_id=other)
+                listed = await agent.call("list_sessions")
+                wrong_pr = await agent.refused("link_pull_request", session_id=mine["session"]["session_id"],
+                                               repository=REPO, number=1)
+                return mine, refusal, listed, wrong_pr
+
+        mine, refusal, listed, wrong_pr = anyio.run(go)
+        assert mine["session"]["repository"] == OTHER  # the token's one repository
+        assert "limited to acme/billing" in refusal and REPO in refusal
+        assert [s["session_id"] for s in listed["sessions"]] == [mine["session"]["session_id"]]
+        assert "limited to acme/billing" in wrong_pr
