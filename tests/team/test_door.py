@@ -92,3 +92,32 @@ def test_repository_from_the_git_remote(tmp_path):
         subprocess.run(["git", "-C", str(tmp_path), "remote", "remove", "origin"], capture_output=True)
         subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", url], check=True)
         assert repository_of(tmp_path) == "acme/webapp"
+
+
+def test_init_with_a_server_points_the_clients_at_the_door_and_keeps_the_token_out_of_the_project(
+        tmp_path, monkeypatch):
+    import json
+    import os
+
+    from typer.testing import CliRunner
+
+    from agent_os_cli import app
+    from agent_os_cli.credentials import token_for
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("AGENT_OS_CONFIG_HOME", str(home))
+    monkeypatch.delenv("AGENT_OS_TOKEN", raising=False)
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    result = CliRunner().invoke(app, ["init", "--project", str(clone), "--client", "claude",
+                                      "--server", "https://aos.example.com", "--token", "aos_secret"])
+    assert result.exit_code == 0, result.output
+    entry = json.loads((clone / ".mcp.json").read_text())["mcpServers"]["agent-os"]
+    assert entry["args"][-2:] == ["--server", "https://aos.example.com"]
+    assert "aos_secret" not in (clone / ".mcp.json").read_text()
+    assert token_for("https://aos.example.com/") == "aos_secret"
+    assert oct(os.stat(home / "credentials.json").st_mode & 0o777) == "0o600"
+    monkeypatch.setenv("AGENT_OS_TOKEN", "from-env")
+    assert token_for("https://aos.example.com") == "from-env"
+    refused = CliRunner().invoke(app, ["init", "--project", str(clone), "--token", "x"])
+    assert refused.exit_code == 2 and "--token goes with --server" in refused.output
