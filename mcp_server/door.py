@@ -146,7 +146,13 @@ class RemoteEngine:
         paths = checkpoint_paths(
             current.spec_dir, {n: f.model_dump() for n, f in current.evidence.items()},
             [a.path for a in current.artifacts], bool(current.checks), evidence)
-        snapshot = read_snapshot(self.clone, paths)
+        # The whole spec folder too: a phase's rules may read its other spec files (say, the
+        # requirements a design must trace), and they are small.
+        tree = WorkingTree(self.clone)
+        if tree.is_dir(current.spec_dir):
+            paths += [f"{current.spec_dir}/{n}" for n in tree.list_dir(current.spec_dir)
+                      if tree.is_file(f"{current.spec_dir}/{n}")]
+        snapshot = read_snapshot(self.clone, list(dict.fromkeys(paths)))
         data = self.server.call("complete_phase", {"session_id": session_id, "phase": phase, "evidence": evidence},
                                 meta={META_SNAPSHOT: snapshot.to_wire()})
         return views.CompletionResult.model_validate(data)
