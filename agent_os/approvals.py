@@ -3,11 +3,14 @@ reviews, and the team's gate policy. Each change re-settles the waiting gate."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from . import views
 from .changes import changing
 from .context import Context, current, definition
 from .errors import InputError, Refused
 from .gating import gate_view, waiting_phase
+from .gating import policy as gate_policy
 from .project import GatePolicyConfig
 from .reading import state
 from .records import Review, now
@@ -60,4 +63,9 @@ def set_gate_policy(ctx: Context, session_id: str, policy: GatePolicyConfig | No
     with changing(ctx, session_id, "gate_policy") as change:
         if value != change.rec.gate_policy:
             change.bump(gate_policy=value)
-            change.event("gate_policy", policy=value)
+            # The timeline quotes the policy in force at the next gate, in the gate's own words.
+            rec = replace(change.rec, gate_policy=value)
+            gated = [definition(p) for p in ctx.store.phases(rec.id) if p.state != "complete"]
+            gated = [phase for phase in gated if phase.gate is not None]
+            words = gate_policy(ctx, rec, gated[0]).describe() if gated else None
+            change.event("gate_policy", policy=value, description=words)

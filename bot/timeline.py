@@ -25,25 +25,6 @@ def _words(value: Any) -> str:
     return str(value)
 
 
-def _policy(policy: Any) -> str:
-    if not isinstance(policy, dict):
-        return _words(policy)
-    parts = []
-    if "approvals" in policy:
-        parts.append(f"{policy['approvals']} approval(s)")
-    if policy.get("exclude_author"):
-        parts.append("not the author's")
-    if policy.get("required_reviewers"):
-        parts.append("from " + ", ".join(f"@{r}" for r in policy["required_reviewers"]))
-    if policy.get("required_teams"):
-        parts.append("one from each of " + ", ".join(policy["required_teams"]))
-    if policy.get("dismiss_stale_on_push"):
-        parts.append("approvals dismissed on push")
-    if policy.get("require_resolved_threads"):
-        parts.append("every review thread resolved")
-    return ", ".join(parts) or "the workflow's own"
-
-
 def _phase(e: EventView) -> str:
     return f"phase {e.phase}" if e.phase is not None else "the session"
 
@@ -65,7 +46,8 @@ _SENTENCES: dict[str, Any] = {
     "review_changes_requested": lambda e, d: f"@{d.get('reviewer')} requested changes.",
     "review_commented": lambda e, d: f"@{d.get('reviewer')} reviewed with comments.",
     "review_dismissed": lambda e, d: f"@{d.get('reviewer')}'s review was dismissed.",
-    "gate_policy": lambda e, d: f"Gate policy from the base branch: {_policy(d.get('policy'))}.",
+    "gate_policy": lambda e, d: ("Gate policy from the base branch: "
+                                 + (d.get("description") or "the workflow's own gates apply.")),
     "head_changed": lambda e, d: f"New commits pushed: head {str(d.get('head_sha', ''))[:7]}.",
     "pull_request_linked": lambda e, d: f"Pull request {d.get('repository')}#{d.get('number')} linked "
                                         f"({d.get('source')}).",

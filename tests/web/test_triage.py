@@ -69,17 +69,19 @@ def test_the_timeline_is_in_words_with_refused_skips(demo_session) -> None:
     html = render_session(engine, sid)
     timeline = html.split('id="timeline"', 1)[1]
     assert "Refused: phase 2 was submitted while phase 1 was still open" in timeline
-    assert "Gate policy from the base branch: 2 approval(s)" in timeline and "from @bob" in timeline
+    assert ("Gate policy from the base branch: Needs 2 approvals including @bob "
+            "(not from the author or bots).") in timeline
     assert "{&#39;" not in html and "{'" not in html, "no Python dicts"
     assert "`" not in html, "no literal backticks"
 
 
 def test_a_gate_policy_reads_as_words() -> None:
     event = EventView(id=1, session_id="ses_1", kind="gate_policy", at=datetime.now(timezone.utc),
-                      data={"policy": {"approvals": 2, "exclude_author": True, "required_reviewers": ["bob"],
-                                       "required_teams": ["acme/security"]}})
-    assert event_sentence(event) == ("Gate policy from the base branch: 2 approval(s), not the author's, from @bob, "
-                                     "one from each of acme/security.")
+                      data={"policy": {"approvals": 2}, "description": "Needs 2 approvals (not from the author)."})
+    assert event_sentence(event) == "Gate policy from the base branch: Needs 2 approvals (not from the author)."
+    cleared = EventView(id=3, session_id="ses_1", kind="gate_policy", at=datetime.now(timezone.utc),
+                        data={"policy": None, "description": None})
+    assert event_sentence(cleared) == "Gate policy from the base branch: the workflow's own gates apply."
     unknown = EventView(id=2, session_id="ses_1", kind="something_new", phase=1, at=datetime.now(timezone.utc),
                         data={"files": ["a.md", "b.md"], "detail": {"x": 1}})
     assert event_sentence(unknown) == "Something new (phase 1): files a.md, b.md; detail x 1."
