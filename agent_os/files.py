@@ -27,6 +27,33 @@ class FileMissing(NotFoundError):
     """No file at a path the caller meant to read."""
 
 
+class FileTooLarge(FileMissing):
+    """A file that exists but whose bytes were not sent: over the door's cap for one file, or
+    past its cap for one checkpoint's files in all. Its size is known; its content is not."""
+
+    def __init__(self, path: str, size: int, *, total_cap: int | None = None) -> None:
+        self.path, self.size = path, size
+        self.found = (too_large(size, MAX_FILE_BYTES) if total_cap is None else
+                      f"left out ({megabytes(size)}): the files of one checkpoint may hold "
+                      f"{megabytes(total_cap)} in all")
+        super().__init__(f"{path} is {self.found}.",
+                         hint="Split the file or trim it below the cap, or name smaller files in the evidence.")
+
+
+MAX_FILE_BYTES = 2_000_000
+"""The most a file read by a checkpoint may hold (the door sends no more of one file)."""
+
+
+def megabytes(size: int) -> str:
+    """`size` bytes as people read it: "2.4 MB"."""
+    return f"{size / 1_000_000:.1f} MB".replace(".0 MB", " MB")
+
+
+def too_large(size: int, cap: int = MAX_FILE_BYTES) -> str:
+    """What a file over `cap` is called in every refusal: "too large (N MB; the cap is 2 MB)"."""
+    return f"too large ({megabytes(size)}; the cap is {megabytes(cap)})"
+
+
 def blob_sha(data: bytes) -> str:
     """Git's blob id of `data`: sha1 of `blob <size>\\0` followed by the bytes."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
@@ -142,11 +169,17 @@ class Snapshot:
     """Files sent with a checkpoint: path → bytes, each with its git blob SHA.
 
     Folders are implied by the files' paths, plus any named in `directories` (a folder the
-    evidence names may hold nothing the checkpoint reads). There are no symlinks in a snapshot.
+    evidence names may hold nothing the checkpoint reads). `too_large` names files that exist
+    but were not sent, with their sizes: reading one raises `FileTooLarge`, so a check says
+    "too large", never "missing". There are no symlinks in a snapshot.
     """
 
-    def __init__(self, files: Mapping[str, bytes], directories: Iterable[str] = ()) -> None:
+    def __init__(self, files: Mapping[str, bytes], directories: Iterable[str] = (),
+                 too_large: Mapping[str, int] = (), *, total_cap: int | None = None) -> None:
         self.directories = {normalise(d) for d in directories}
+        # Files the door found but did not send (over a cap): they exist, with this size.
+        self.too_large = {normalise(p): int(n) for p, n in dict(too_large).items()}
+        self.total_cap = total_cap
         self.files: dict[str, bytes] = {}
         for path, data in files.items():
             rel = normalise(path)
@@ -164,11 +197,13 @@ class Snapshot:
         return self.is_file(path) or self.is_dir(path)
 
     def is_file(self, path: str) -> bool:
-        return normalise(path) in self.files
+        rel = normalise(path)
+        return rel in self.files or rel in self.too_large
 
     def is_dir(self, path: str) -> bool:
         rel = normalise(path)
-        return rel in self.directories or any(inside(p, rel) and p != rel for p in (*self.files, *self.directories))
+        return rel in self.directories or any(inside(p, rel) and p != rel
+                                              for p in (*self.files, *self.directories, *self.too_large))
 
     def is_symlink(self, path: str) -> bool:
         normalise(path)
@@ -176,6 +211,9 @@ class Snapshot:
 
     def read_bytes(self, path: str) -> bytes:
         rel = normalise(path)
+        if rel in self.too_large:
+            size = self.too_large[rel]
+            raise FileTooLarge(rel, size, total_cap=None if size > MAX_FILE_BYTES else self.total_cap)
         if rel not in self.files:
             raise FileMissing(f"No file at {rel or '.'} in the snapshot sent with this checkpoint.",
                               hint="Send the file with the checkpoint (the door attaches the files the evidence names).")
@@ -187,14 +225,15 @@ class Snapshot:
     def list_dir(self, path: str) -> list[str]:
         rel = normalise(path)
         prefix = rel + "/" if rel else ""
-        names = {p[len(prefix):].split("/", 1)[0] for p in (*self.files, *self.directories)
+        names = {p[len(prefix):].split("/", 1)[0] for p in (*self.files, *self.directories, *self.too_large)
                  if p.startswith(prefix) and p != rel}
         if not names and not self.is_dir(rel):
             raise FileMissing(f"No folder at {rel or '.'} in the snapshot.")
         return sorted(names)
 
     def size(self, path: str) -> int:
-        return len(self.read_bytes(path))
+        rel = normalise(path)
+        return self.too_large[rel] if rel in self.too_large else len(self.read_bytes(rel))
 
     def blob_sha(self, path: str) -> str:
         self.read_bytes(path)

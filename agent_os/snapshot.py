@@ -20,10 +20,8 @@ from typing import Any
 
 from . import files
 from .errors import InputError
-from .evidence import MAX_ARTIFACT_BYTES
-from .files import blob_sha
+from .files import MAX_FILE_BYTES, blob_sha
 
-MAX_FILE_BYTES = MAX_ARTIFACT_BYTES
 MAX_TOTAL_BYTES = 16_000_000
 MAX_FILES = 500
 
@@ -76,16 +74,19 @@ class SnapshotFile:
 
 @dataclass
 class Snapshot:
-    """Files read from a clone (paths relative to its root), and the folders named."""
+    """Files read from a clone (paths relative to its root), the folders named, and the files
+    found but not sent because they pass a cap (path -> size in bytes)."""
 
     files: dict[str, SnapshotFile] = field(default_factory=dict)
     directories: list[str] = field(default_factory=list)
+    too_large: dict[str, int] = field(default_factory=dict)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON form sent with `complete_phase` (contents base64-encoded)."""
         return {"files": [{"path": f.path, "sha": f.sha, "content": base64.b64encode(f.data).decode("ascii")}
                           for f in self.files.values()],
-                "directories": list(self.directories)}
+                "directories": list(self.directories),
+                "too_large": [{"path": p, "size": n} for p, n in self.too_large.items()]}
 
     @classmethod
     def from_wire(cls, data: Any) -> Snapshot:
@@ -94,8 +95,9 @@ class Snapshot:
         if not isinstance(data, dict) or not isinstance(data.get("files", []), list):
             raise InputError("The snapshot is not an object with a list of files.",
                              hint="Upgrade agent-os on the agent's machine to match the server.")
-        entries, dirs = data.get("files", []), data.get("directories", [])
-        if len(entries) > MAX_FILES or not isinstance(dirs, list) or len(dirs) > MAX_FILES:
+        entries, dirs, big = data.get("files", []), data.get("directories", []), data.get("too_large", [])
+        if (len(entries) > MAX_FILES or not isinstance(dirs, list) or len(dirs) > MAX_FILES
+                or not isinstance(big, list) or len(big) > MAX_FILES):
             raise InputError(f"The snapshot names more than {MAX_FILES} files or folders.")
         snap, total = cls(), 0
         for entry in entries:
@@ -119,11 +121,18 @@ class Snapshot:
             if clean is None:
                 raise InputError(f"The snapshot names a folder outside the repository: {d!r:.80}.")
             snap.directories.append(clean)
+        for entry in big:
+            path = repo_path(entry.get("path")) if isinstance(entry, dict) else None
+            size = entry.get("size") if isinstance(entry, dict) else None
+            if path is None or isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                raise InputError(f"The snapshot's too_large entry {entry!r:.80} is not a path and a size.")
+            snap.too_large[path] = size
         return snap
 
     def source(self) -> files.Snapshot:
         """These files as a `FileSource` the core's checks read."""
-        return files.Snapshot({p: f.data for p, f in self.files.items()}, directories=self.directories)
+        return files.Snapshot({p: f.data for p, f in self.files.items()}, directories=self.directories,
+                              too_large=self.too_large, total_cap=MAX_TOTAL_BYTES)
 
     def hashes(self) -> dict[str, str]:
         """{path: blob SHA} of every file, what a checkpoint keeps."""
@@ -134,8 +143,8 @@ def read_snapshot(root: Path, paths: list[str]) -> Snapshot:
     """The files among `paths` that exist under `root` (a clone), size-capped.
 
     A path that is missing is simply absent: the server then reports it as missing, as a
-    solo check would. A file over the cap is left out with the same effect, and the
-    checkpoint's own size rule explains it.
+    solo check would. A file over a cap is named with its size but not sent: the server
+    then reports it as too large (and what to do), never as missing.
     """
     snap, total = Snapshot(), 0
     tree = files.WorkingTree(root)
@@ -150,6 +159,7 @@ def read_snapshot(root: Path, paths: list[str]) -> Snapshot:
         except files.PathOutside:
             continue
         if size > MAX_FILE_BYTES or total + size > MAX_TOTAL_BYTES:
+            snap.too_large[rel] = size
             continue
         data = tree.read_bytes(rel)
         total += len(data)

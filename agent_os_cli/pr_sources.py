@@ -8,6 +8,8 @@ The server never reads a repository's files from its own disk.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from agent_os.engine import Engine
@@ -16,6 +18,8 @@ from agent_os.files import Snapshot
 from bot.port import GitHubPort
 from mcp_server.sources import Sources
 
+log = logging.getLogger(__name__)
+
 NO_FILES = Snapshot({})
 """The team server's default source: it holds no repository's files."""
 
@@ -23,9 +27,12 @@ NO_FILES = Snapshot({})
 class PullRequestSources(Sources):
     """A door's snapshot when it sent one; else the linked PR's head commit."""
 
-    def __init__(self, engine: Engine, github: GitHubPort) -> None:
+    def __init__(self, engine: Engine, github: GitHubPort,
+                 refresh: Callable[[str, int], None] | None = None) -> None:
         self.engine = engine
         self.github = github
+        self.refresh = refresh
+        """The bot's re-read of a PR (head, re-verification, base policy, reviews, checks)."""
 
     def start(self, meta: dict[str, Any]) -> dict[str, Any]:
         """Without a door's listing, the spec folders this server knows of are what exists:
@@ -53,3 +60,17 @@ class PullRequestSources(Sources):
         return {"files": self.github.files_at(pr.repository, head),
                 "note": f"Checked at {pr.repository}#{pr.number}'s head commit {head[:7]}: push your latest "
                         "commits first if the files there are not your latest."}
+
+    def linked(self, repository: str, number: int) -> bool:
+        """Re-verify at once, as a link from a webhook or `/agent-os refresh` does: the PR's
+        head is read, every completed phase checked there, its checks brought up to date.
+        The link stands if GitHub cannot be read now; the next push or refresh does it."""
+        if self.refresh is None:
+            return False
+        try:
+            self.refresh(repository, number)
+        except Exception:  # noqa: BLE001 - the link is made; verifying it waits for the next event
+            log.warning("re-verifying %s#%d after link_pull_request failed; the next webhook retries",
+                        repository, number, exc_info=True)
+            return False
+        return True

@@ -66,7 +66,7 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
     tokens = TokenStore(engine.db)
     # A borrowed engine reading a working tree (tests of the shared-disk set-up) keeps reading it.
     sources = None if bot is None or isinstance(engine.files, WorkingTree) else \
-        PullRequestSources(engine, bot.handlers.github)
+        PullRequestSources(engine, bot.handlers.github, refresh=bot.handlers.reconcile)
     mcp = build_server(project, engine=engine, embedder=embedder, token_verifier=StoreTokenVerifier(tokens),
                        sources=sources,
                        public_url=settings.public_url or f"http://{host}", warm_index=True,

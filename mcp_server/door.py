@@ -202,6 +202,9 @@ class _FromTheDoor:
     def completion(self, session_id: str, meta: dict[str, Any]) -> dict[str, Any]:
         return {}
 
+    def linked(self, repository: str, number: int) -> bool:
+        return False  # the team server re-verifies when it answers the link
+
 
 class DoorBackend:
     """What the tools call in team mode: the server, through its `/mcp`; nothing opened locally."""

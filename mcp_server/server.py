@@ -298,7 +298,12 @@ def _register_tools(server: MCPServer, backend: Backend,
             scope.require(repository if isinstance(repository, str) else None, "that pull request")
             if backend.engine.state(session_id).repository:
                 scope.check_session(backend.engine, session_id)
-        return backend.engine.link_pull_request(session_id, repository, number, source="mcp")
+        linked = backend.engine.link_pull_request(session_id, repository, number, source="mcp")
+        # The team server re-verifies at the PR's head now, as a webhook's link would.
+        if not backend.sources.linked(linked.repository, linked.number):
+            return linked
+        return next((pr for pr in backend.engine.state(session_id).pull_requests
+                     if (pr.repository, pr.number) == (linked.repository, linked.number)), linked)
 
     @tool(READ_ONLY)
     def get_review_feedback(session_id: str) -> views.ReviewFeedback:

@@ -51,3 +51,8 @@ class Sources:
         """Keyword arguments for `Engine.complete_phase` (files)."""
         files = snapshot_in(meta)
         return {"files": files} if files is not None else {}
+
+    def linked(self, repository: str, number: int) -> bool:
+        """A session was just linked to this pull request by the tool; True if the PR was
+        read again (the team server re-verifies at its head at once; solo has no GitHub)."""
+        return False

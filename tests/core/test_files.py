@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent_os.engine import Engine
-from agent_os.errors import EvidenceRejected
+from agent_os.errors import EvidenceRejected, InputError
 from agent_os.files import FileMissing, PathOutside, Snapshot, WorkingTree, blob_sha, normalise, snapshot_of
 from support import GOOD_WRITE, TASKS_MD, approved_spec
 
@@ -132,3 +132,20 @@ def test_a_snapshot_knows_the_folders_named_even_when_empty():
     snap = Snapshot({"a/b.md": b"x"}, directories=["empty/dir"])
     assert snap.is_dir("empty") and snap.is_dir("empty/dir") and snap.list_dir("empty/dir") == []
     assert snap.list_dir("") == ["a", "empty"]
+
+
+def test_a_file_past_the_cap_travels_as_its_size_and_reads_as_too_large(tmp_path: Path):
+    from agent_os.files import FileTooLarge
+    from agent_os.snapshot import Snapshot as Wire, read_snapshot
+
+    (tmp_path / "small.md").write_text("# ok\n")
+    (tmp_path / "big.bin").write_bytes(b"x" * 3_100_000)
+    sent = read_snapshot(tmp_path, ["small.md", "big.bin", "absent.md"])
+    assert set(sent.files) == {"small.md"} and sent.too_large == {"big.bin": 3_100_000}
+    source = Wire.from_wire(sent.to_wire()).source()
+    assert source.is_file("big.bin") and source.size("big.bin") == 3_100_000 and not source.exists("absent.md")
+    with pytest.raises(FileTooLarge, match=r"big.bin is too large \(3.1 MB; the cap is 2 MB\)"):
+        source.read_bytes("big.bin")
+    for bad in ([{"path": "../x", "size": 1}], [{"path": "x", "size": -1}], [{"path": "x", "size": True}], "x"):
+        with pytest.raises(InputError):
+            Wire.from_wire({**sent.to_wire(), "too_large": bad})

@@ -121,3 +121,35 @@ def test_init_with_a_server_points_the_clients_at_the_door_and_keeps_the_token_o
     assert token_for("https://aos.example.com") == "from-env"
     refused = CliRunner().invoke(app, ["init", "--project", str(clone), "--token", "x"])
     assert refused.exit_code == 2 and "--token goes with --server" in refused.output
+
+
+def test_a_file_over_the_doors_cap_is_reported_as_too_large_not_missing(tmp_path, team_server):
+    from agent_os_cli.demo import demo_evidence, write_demo_project, write_spec_files
+
+    url, token, engine = team_server
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    write_demo_project(clone)
+    door = build_door(Project.open(clone), url, token)
+
+    async def go():
+        async with Client(door) as client:
+            started = await client.call_tool("start_workflow", {"workflow_type": "spec_creation_v1",
+                                                                 "target_file": "auth"})
+            sid, spec_dir = (started.structured_content["session"][k] for k in ("session_id", "spec_dir"))
+            (clone / spec_dir).mkdir(parents=True)
+            done = await client.call_tool("complete_phase", {"session_id": sid, "phase": 0,
+                                                             "evidence": demo_evidence(0)})
+            assert not done.is_error, done.content[0].text
+            write_spec_files(clone / spec_dir, 1)
+            srd = clone / spec_dir / "srd.md"
+            srd.write_text(srd.read_text() + "\n<!-- padding -->\n" + "x" * 2_500_000 + "\n")
+            return sid, await client.call_tool("complete_phase", {"session_id": sid, "phase": 1,
+                                                                   "evidence": demo_evidence(1)})
+
+    sid, refused = anyio.run(go)
+    text = refused.content[0].text
+    assert refused.is_error
+    assert "srd.md" in text and "too large (2.5 MB; the cap is 2 MB)" in text and "Split srd.md" in text
+    assert "no such file" not in text
+    assert engine.state(sid).current_phase == 1

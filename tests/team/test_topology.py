@@ -233,3 +233,41 @@ def test_a_token_limited_to_one_repository_acts_only_there(tmp_path, credentials
         assert "limited to acme/billing" in refusal and REPO in refusal
         assert [s["session_id"] for s in listed["sessions"]] == [mine["session"]["session_id"]]
         assert "limited to acme/billing" in wrong_pr
+
+
+def test_a_link_made_with_the_tool_re_verifies_at_the_pull_requests_head_at_once(tmp_path, credentials):
+    from agent_os.project import Project
+    from mcp_server.door import build_door
+
+    with team(tmp_path, credentials, [REPO]) as (t, app):
+        clone = t.clone(REPO, "clone")
+
+        async def go():
+            async with Client(build_door(Project.open(clone), t.url, t.token)) as c:
+                agent = Agent(c)
+                started = await agent.call("start_workflow", workflow_type="spec_creation_v1",
+                                           target_file="user_authentication")
+                sid, spec_dir = started["session"]["session_id"], started["session"]["spec_dir"]
+                (clone / spec_dir).mkdir(parents=True)
+                write_demo_project(clone)
+                await agent.call("complete_phase", session_id=sid, phase=0, evidence=demo_evidence(0))
+                write_spec_files(clone / spec_dir, 1)
+                await agent.call("complete_phase", session_id=sid, phase=1, evidence=demo_evidence(1))
+                # Pushed without the spec: the PR names no session and carries no spec folder.
+                git(clone, "add", "README.md", "app")
+                git(clone, "commit", "--quiet", "-m", "The app, not the spec")
+                git(clone, "push", "--quiet", "origin", "work")
+                pr = t.gh.open_pull_request(REPO, author="dev", head_ref="work")
+                t.settle(app)
+                assert t.engine.sessions_for_pull_request(REPO, pr.number) == []
+                linked = await agent.call("link_pull_request", session_id=sid, repository=REPO, number=pr.number)
+                # Verified at the head before the tool answered: no webhook came in between.
+                verdict = t.engine.state(sid).phases[1].verification
+                return pr, linked, verdict, spec_dir
+
+        pr, linked, verdict, spec_dir = anyio.run(go)
+        assert linked["head_sha"] == pr.head_sha
+        assert verdict is not None and verdict.commit == pr.head_sha and not verdict.passed
+        assert f"{spec_dir}/srd.md" in verdict.missing
+        t.settle(app)
+        assert t.checks(REPO, pr.head_sha)[REQUIREMENTS] == ("completed", "failure")
