@@ -3,7 +3,7 @@
 Pure functions over the text a run printed (or the JUnit XML it wrote), so the engine can
 record the real counts of a run it made itself and compare the agent's claim with them.
 Understands pytest, unittest, go test, cargo test, jest, vitest, mocha, node's test runner
-(spec and TAP reporters) and JUnit XML, in any line layout: colours, carriage returns and
+(spec and TAP reporters), perl's prove, plain TAP and JUnit XML, in any line layout: colours, carriage returns and
 other output around the summary do not matter, and several runners in one output add up.
 """
 
@@ -27,6 +27,12 @@ _PYTEST = re.compile(r"^[=\s]*((?:\d+ (?:passed|failed|errors?|skipped|xfailed|x
                      r"(?:, )?)+)\s+in [\d.]+s\b")
 _PYTEST_NONE = re.compile(r"^[=\s]*no tests ran in [\d.]+s")
 _COUNT = re.compile(r"(\d+) ([a-z]+)")
+_PROVE_FILES = re.compile(r"^Files=\d+, Tests=(\d+),")
+_PROVE_FAILED = re.compile(r"\(Wstat: .*\bTests: \d+ Failed: (\d+)\)")
+_PROVE_RESULT = re.compile(r"^Result: (PASS|FAIL|NOTESTS)\b")
+# A TAP test line: `ok 3 - name`, `not ok 2 # TODO later`, `ok 4 # skip no network`.
+_TAP_LINE = re.compile(r"^(not )?ok\s+\d+\b(?:[^#]|\\#)*(?:#\s*(skip|todo)\b)?", re.IGNORECASE)
+_TAP_PLAN = re.compile(r"^1\.\.(\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,56 @@ def parse_output(text: str) -> RunCounts | None:
             total += go_tests + RunCounts(0, go_pkgs.failed if not go_tests.failed else 0, 0)
         else:
             total += go_pkgs
-    return total if found else None
+    prove = _prove(lines)
+    if found:
+        return total + prove if prove else total
+    return prove or _tap(lines)
+
+
+def _tap_lines(lines: list[str]) -> tuple[int, int, int, int | None, bool]:
+    """(passed, failed, skipped, planned, bailed out) of the top-level TAP lines; subtests are
+    indented, and a TODO test does not count as failing (TAP's own rule)."""
+    passed = failed = skipped = 0
+    planned: int | None = None
+    bailed = False
+    for line in lines:
+        if line.startswith("Bail out!"):
+            bailed = True
+        elif m := _TAP_PLAN.match(line):
+            planned = int(m.group(1))
+        elif m := _TAP_LINE.match(line):
+            if m.group(2):
+                skipped += 1
+            elif m.group(1):
+                failed += 1
+            else:
+                passed += 1
+    return passed, failed, skipped, planned, bailed
+
+
+def _prove(lines: list[str]) -> RunCounts | None:
+    """prove's summary (`Files=2, Tests=7, ...` / `Result: FAIL`), with the failures of its
+    `Test Summary Report`; with `prove -v` the TAP lines say how many were skipped."""
+    total = next((int(m.group(1)) for line in lines if (m := _PROVE_FILES.match(line))), None)
+    result = next((m.group(1) for line in lines if (m := _PROVE_RESULT.match(line))), None)
+    if total is None or result is None:
+        return None
+    failed = sum(int(m.group(1)) for line in lines if (m := _PROVE_FAILED.search(line)))
+    if result == "FAIL" and not failed:
+        failed = 1  # a bad plan, a crash after the last test: prove fails the run, so do we
+    skipped = _tap_lines(lines)[2]
+    return RunCounts(max(total - failed - skipped, 0), failed, skipped, ("prove",))
+
+
+def _tap(lines: list[str]) -> RunCounts | None:
+    """Plain TAP (a test script's own output): its `ok` / `not ok` lines against its plan."""
+    passed, failed, skipped, planned, bailed = _tap_lines(lines)
+    if planned is None and not (passed or failed or skipped):
+        return None
+    ran = passed + failed + skipped
+    if bailed or (planned is not None and planned != ran):
+        failed += max(planned - ran, 1) if planned is not None else 1  # tests that never ran fail
+    return RunCounts(passed, failed, skipped, ("tap",))
 
 
 MAX_JUNIT_BYTES = 20_000_000

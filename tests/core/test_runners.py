@@ -40,6 +40,12 @@ def counts(name: str) -> tuple[int, int, int]:
     ("go_pass.txt", (2, 0, 0)),
     ("go_fail_verbose.txt", (1, 1, 1)),
     ("go_build_failed.txt", (0, 1, 0)),
+    # prove counts skipped tests only where -v shows the TAP lines; a TODO test is not a failure.
+    ("prove_pass.txt", (3, 0, 0)),
+    ("prove_fail.txt", (6, 1, 0)),
+    ("prove_verbose_fail.txt", (4, 1, 2)),
+    ("tap_raw.txt", (2, 0, 1)),
+    ("tap_raw_fail.txt", (2, 1, 1)),
 ])
 def test_real_output_samples(sample: str, expected: tuple[int, int, int]):
     assert counts(sample) == expected
@@ -63,6 +69,14 @@ def test_real_output_samples(sample: str, expected: tuple[int, int, int]):
     ("1 failed, 1 error in 0.3s", (0, 2, 0)),
     ("no tests ran in 0.01s", (0, 0, 0)),
     ("Ran 4 tests in 0.1s\n\nFAILED (errors=1)\n", (3, 1, 0)),
+    # prove failing a run without a failed test (no plan), stderr running into its last line.
+    ("t/a.t (Wstat: 65024 (exited 254) Tests: 1 Failed: 0)\n  Parse errors: No plan found in TAP output\n"
+     "Files=1, Tests=1,  0 wallclock secs\nResult: FAIL# Tests were run but no plan\n", (0, 1, 0)),
+    # Plain TAP: tests the plan promised that never ran fail, and so does a bail out.
+    ("1..3\nok 1 - a\nok 2 - b\n", (2, 1, 0)),
+    ("1..2\nok 1 - a\nBail out! database gone\n", (1, 1, 0)),
+    ("ok 1 - a\nBail out! database gone\n", (1, 1, 0)),
+    ("ok 1 - a\n    ok 1 - nested subtest\nok 2 - b \\# not a directive\n1..2\n", (2, 0, 0)),
     # Two runners in one output (make test) add up.
     ("3 passed in 0.1s\n  2 passing (4ms)\n", (5, 0, 0)),
 ])
@@ -72,7 +86,8 @@ def test_summaries_in_any_layout(text: str, expected: tuple[int, int, int]):
 
 
 @pytest.mark.parametrize("text", ["", "All good!", "tests pass", "12 passed", "I ran 3 tests and they passed",
-                                  "Ran 3 tests in 0.1s\n(no verdict)"])
+                                  "Ran 3 tests in 0.1s\n(no verdict)",
+                                  "Result: PASS", "ok", "okay then"])
 def test_text_that_is_not_a_runner_summary(text: str):
     assert parse_output(text) is None
 

@@ -101,14 +101,18 @@ HONEST = {
                               "    #[test] fn adds() { assert_eq!(super::add(2, 2), 4); }\n}\n")},
               "cargo test --offline",
               "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s"),
+    "prove": ({"lib/Calc.pm": "package Calc;\nsub add { return $_[0] + $_[1] }\n1;\n",
+               "t/calc.t": "use strict; use warnings;\nuse Test::More tests => 2;\nuse Calc;\n"
+                           "is(Calc::add(2, 2), 4, 'adds');\nis(Calc::add(2, 0), 2, 'adds zero');\n"},
+              "prove -l t/", "All tests successful.\nFiles=1, Tests=2,  0 wallclock secs\nResult: PASS"),
 }
-TOOL = {"unittest": "python", "node": "node", "cargo": "cargo"}
+TOOL = {"unittest": "python", "node": "node", "cargo": "cargo", "prove": "prove"}
 
 
 @pytest.mark.parametrize("runner", sorted(HONEST))
 def test_honest_runner_output_is_accepted(engine: Engine, runner: str):
     if shutil.which(TOOL[runner]) is None:
-        pytest.skip(f"{TOOL[runner]} is not installed")
+        pytest.skip(f"{TOOL[runner]} is not installed here, so its real run cannot be made")
     project_files, command, summary = HONEST[runner]
     for rel, text in project_files.items():
         write(engine.project.root, rel, text)
