@@ -1,10 +1,12 @@
 """The one shape of a change to a session: load it, lock it, write, re-settle its gate,
-commit, then tell the listeners.
+tell the in-transaction listeners, commit, then tell the others.
 
     with changing(ctx, session_id, "review") as change:
         change.event("review_approved", reviewer="bob")
 
-Listeners hear of the change only if something was recorded, and only after the commit.
+Listeners hear of the change only if something was recorded. In-transaction listeners
+(`Context.subscribe(..., in_transaction=True)`) write in the same transaction, so a crash
+after the commit cannot lose what they queued; the others hear only after the commit.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ class Change:
 
 @contextmanager
 def changing(ctx: Context, session_id: str, kind: str, *, settle: bool = True) -> Iterator[Change]:
-    """Load → lock → (the caller writes) → re-settle the gate → commit → notify listeners with `kind`.
+    """Load → lock → (the caller writes) → re-settle the gate → in-transaction listeners →
+    commit → after-commit listeners, told `kind`.
 
-    An exception inside rolls everything back and nobody is told.
+    An exception inside (an in-transaction listener's too) rolls everything back and the
+    after-commit listeners are not told.
     """
     rec = ctx.load(session_id)
     with ctx.store.transaction(rec.id):
@@ -52,5 +56,7 @@ def changing(ctx: Context, session_id: str, kind: str, *, settle: bool = True) -
         yield change
         if change.changed and settle:
             settle_gate(ctx, rec.id)
+        if change.changed:
+            ctx.changed(rec.id, change.kind or kind)
     if change.changed:
         ctx.notify(rec.id, change.kind or kind)

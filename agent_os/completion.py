@@ -91,6 +91,7 @@ def complete_phase(ctx: Context, session_id: str, phase: int | str, evidence: An
                 settle_gate(ctx, rec.id)
             else:
                 advance(ctx, rec.id, target.number)
+            ctx.changed(rec.id, "phase_completed")
     if not accepted:
         raise EvidenceRejected(
             f"Phase {target.number} ({target.title}) refused the evidence: {len(failures)} problem(s).\n"

@@ -22,7 +22,7 @@ from .testrun import CommandRunner
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str, str], None]
-"""Called with (session_id, change kind) after each committed change to a session."""
+"""Called with (session_id, change kind) for each change to a session."""
 
 
 @dataclass
@@ -39,15 +39,29 @@ class Context:
     standards: StandardsLookup | None = None
     """Which standards documents exist, for standards paths named in evidence."""
     _listeners: list[Listener] = field(default_factory=list)
+    _in_transaction: list[Listener] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def subscribe(self, callback: Listener) -> None:
-        """Call `callback(session_id, kind)` after each committed change to a session."""
+    def subscribe(self, callback: Listener, *, in_transaction: bool = False) -> None:
+        """Call `callback(session_id, kind)` for each change to a session.
+
+        By default after the commit (for work outside the database: waking a worker).
+        With `in_transaction`, inside the change's transaction just before its commit, on
+        the same connection: what it writes commits with the change or not at all (a queue
+        of writes the change calls for), and its failure rolls the change back.
+        """
         with self._lock:
-            self._listeners.append(callback)
+            (self._in_transaction if in_transaction else self._listeners).append(callback)
+
+    def changed(self, session_id: str, kind: str) -> None:
+        """Tell the in-transaction listeners (call inside the change's transaction, last)."""
+        with self._lock:
+            listeners = list(self._in_transaction)
+        for callback in listeners:
+            callback(session_id, kind)
 
     def notify(self, session_id: str, kind: str) -> None:
-        """Tell the listeners (after the commit; a listener's failure never undoes it)."""
+        """Tell the after-commit listeners (a listener's failure never undoes the change)."""
         with self._lock:
             listeners = list(self._listeners)
         for callback in listeners:

@@ -73,9 +73,11 @@ class Engine:
         """Close the session store."""
         self.store.close()
 
-    def subscribe(self, callback: Listener) -> None:
-        """Call `callback(session_id, event_kind)` after each committed change to a session."""
-        self.ctx.subscribe(callback)
+    def subscribe(self, callback: Listener, *, in_transaction: bool = False) -> None:
+        """Call `callback(session_id, event_kind)` after each committed change to a session;
+        with `in_transaction`, inside the change's transaction before it commits (see
+        `Context.subscribe`)."""
+        self.ctx.subscribe(callback, in_transaction=in_transaction)
 
     # workflows ---------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ def start(ctx: Context, workflow: str, target: str, *, author: str | None = None
             ctx.store.add_event(session_id, "session_started", 0, workflow=wf.name, target=rec.target,
                                 spec_dir=spec_rel)
             ctx.store.add_event(session_id, "phase_started", 0, title=phases[0].title)
+            ctx.changed(session_id, "session_started")
     except Exception as exc:
         # Lost a race with another start of the same target: resume theirs.
         other = ctx.store.open_session_for(wf.name, key)

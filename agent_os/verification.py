@@ -186,5 +186,6 @@ def reverify_session(ctx: Context, session_id: str, files: filesource.FileSource
             ctx.store.add_event(rec.id, VERIFIED, number, commit=commit, passed=v.passed,
                                    failures=[f.to_dict() for f in v.failures], rechecked=v.rechecked,
                                    changed=list(v.changed), missing=list(v.missing), files=v.hashes)
+        ctx.changed(rec.id, VERIFIED)
     ctx.notify(rec.id, VERIFIED)
     return [n for n, v in verdicts if not v.passed]

@@ -35,9 +35,24 @@ def _engine(project: Path | None, *, read_only: bool = False) -> Iterator[Engine
     store = open_store(":memory:") if read_only and not proj.db_path.exists() else None
     engine = Engine.open(proj, store)
     try:
+        if not read_only:
+            attach_github_app(engine)
         yield engine
     finally:
         engine.close()
+
+
+def attach_github_app(engine: Engine) -> None:
+    """On a team server's database (it holds the GitHub App's tables), a change made here
+    queues the check-run updates of the session's PRs in its own transaction, for the
+    server's App to send, as a change made through the server would."""
+    if engine.db.version("bot") == 0:
+        return
+    from bot.outbox import queue_session_syncs
+    from bot.store import BotStore
+
+    store = BotStore(engine.db)
+    engine.subscribe(lambda session_id, kind: queue_session_syncs(store, engine, session_id), in_transaction=True)
 
 
 @workflows_app.command("list")

@@ -55,12 +55,17 @@ class Bot:
         handlers = Handlers(engine, LiveGitHub(github, outbox, store), settings)
         worker = Worker(store, handlers, outbox, settings, metrics, Recovery(github, store, handlers))
         bot = cls(settings, engine, store, github, outbox, handlers, worker, metrics)
-        # Whatever changes a session (an MCP tool, the CLI, a review) re-posts its PRs' checks.
-        engine.subscribe(bot._session_changed)
+        # Whatever changes a session (an MCP tool, the CLI, a review) re-posts its PRs' checks:
+        # queued in the change's own transaction (a crash after its commit loses nothing),
+        # the worker woken once it has committed.
+        engine.subscribe(bot._queue_syncs, in_transaction=True)
+        engine.subscribe(bot._wake)
         return bot
 
-    def _session_changed(self, session_id: str, kind: str) -> None:
+    def _queue_syncs(self, session_id: str, kind: str) -> None:
         self.outbox.sync_session(session_id)
+
+    def _wake(self, session_id: str, kind: str) -> None:
         self.worker.wake()
 
     def start(self) -> None:

@@ -44,6 +44,22 @@ def sync_key(repository: str, number: int) -> str:
     return f"sync:{repository.lower()}#{number}"
 
 
+def queue_session_syncs(store: BotStore, engine: Engine, session_id: str) -> None:
+    """Queue a check-run sync for every PR linked to the session (in the caller's
+    transaction, if any: a session change and the updates it calls for commit together)."""
+    try:
+        prs = engine.state(session_id).pull_requests
+    except AgentOSError:
+        return
+    for pr in prs:
+        queue_sync(store, pr.repository, pr.number)
+
+
+def queue_sync(store: BotStore, repository: str, number: int) -> None:
+    """Queue bringing the PR's check runs up to date (one pending item per PR)."""
+    store.enqueue("sync_checks", sync_key(repository, number), {"repository": repository, "number": number})
+
+
 @dataclass
 class Outbox:
     """Queues writes and sends the due ones."""
@@ -59,17 +75,11 @@ class Outbox:
 
     def sync_pull_request(self, repository: str, number: int) -> None:
         """Ask for the PR's check runs to be brought up to date."""
-        self.store.enqueue("sync_checks", sync_key(repository, number),
-                           {"repository": repository, "number": number})
+        queue_sync(self.store, repository, number)
 
     def sync_session(self, session_id: str) -> None:
         """Ask for every PR linked to the session to be brought up to date."""
-        try:
-            prs = self.engine.state(session_id).pull_requests
-        except AgentOSError:
-            return
-        for pr in prs:
-            self.sync_pull_request(pr.repository, pr.number)
+        queue_session_syncs(self.store, self.engine, session_id)
 
     def update_status_comment(self, repository: str, number: int) -> None:
         self.store.enqueue("status_comment", f"status:{repository.lower()}#{number}",
