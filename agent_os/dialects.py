@@ -76,13 +76,21 @@ def claimable(conn: Any, stmt: Any) -> Any:
     return stmt
 
 
+def lock_key(name: str) -> int:
+    """The 64-bit advisory lock number `serialize` takes for `name`. A transaction taking
+    several takes them in this order, so two transactions never wait on each other in a circle."""
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
 def serialize(conn: Any, key: str) -> None:
     """Hold a lock named `key` until the transaction ends (a PostgreSQL advisory lock; on
     SQLite the transaction's write lock already serialises everything)."""
     if is_postgres(conn):
         import sqlalchemy as sa
 
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(key)})
 
 
 def insert(conn: Any, table: Any) -> Any:

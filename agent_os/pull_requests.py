@@ -48,7 +48,7 @@ def link_pull_request(ctx: Context, session_id: str, repository: str, number: in
             _move_head(change, head_sha)
         if not new:
             change.kind = "head_changed"
-    stored = next(p for p in ctx.store.pull_requests(rec.id) if p.repository == repository and p.number == number)
+    stored = next(p for p in ctx.store.pull_requests(rec.id) if p.repository.lower() == repository.lower() and p.number == number)
     return pr_view(stored)
 
 

@@ -9,7 +9,11 @@ database is created from these definitions; an older one gets its missing number
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, MetaData, Table, Text, text
+
+from .repo_case import merge_step, unique_repo_index
 
 metadata = MetaData()
 
@@ -146,7 +150,18 @@ review_threads = Table(
     Column("updated_at", Text, nullable=False),
 )
 
+# A PR is linked once per session however its repository is spelled (GitHub ignores case).
+pull_requests_once = unique_repo_index("pull_requests_one_link", pull_requests, "session_id", "number")
+
 CORE_TABLES = [sessions, phases, submissions, events, reviews, pull_requests, review_comments, review_threads]
+
+
+def _merge_links(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One link of a PR spelled in two cases: the first linked, with the latest known head and author."""
+    latest = sorted(rows, key=lambda r: r["linked_at"], reverse=True)
+    return {**latest[-1], "head_sha": next((r["head_sha"] for r in latest if r["head_sha"]), None),
+            "author": next((r["author"] for r in latest if r["author"]), None)}
+
 
 CORE_MIGRATIONS = [
     # Steps from older releases (SQLite only then); a fresh database is created from the
@@ -253,4 +268,6 @@ CORE_MIGRATIONS = [
     """
     ALTER TABLE sessions ADD COLUMN repository TEXT
     """,
+    # 4: a PR's repository ignores case in its link's key (links spelled twice are merged).
+    merge_step((pull_requests, ("session_id", "number"), _merge_links, pull_requests_once)),
 ]

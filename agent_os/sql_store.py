@@ -30,6 +30,7 @@ from .records import (
     SubmissionRecord,
     now,
 )
+from .repo_case import repo_key, same_repo
 from .schema import (
     CORE_MIGRATIONS,
     CORE_TABLES,
@@ -232,10 +233,10 @@ class SQLSessionStore:
                 session_id=rec.session_id, repository=rec.repository, number=rec.number, head_sha=rec.head_sha,
                 author=rec.author, source=rec.source, linked_at=_ts(rec.linked_at))
             existed = conn.execute(select(t.c.number).where(
-                t.c.session_id == rec.session_id, t.c.repository == rec.repository, t.c.number == rec.number)
+                t.c.session_id == rec.session_id, same_repo(t.c.repository, rec.repository), t.c.number == rec.number)
             ).fetchone()
             conn.execute(stmt.on_conflict_do_update(
-                index_elements=["session_id", "repository", "number"],
+                index_elements=repo_key(t, "session_id", "number"),
                 set_={"head_sha": func.coalesce(stmt.excluded.head_sha, t.c.head_sha),
                       "author": func.coalesce(stmt.excluded.author, t.c.author)}))
             return existed is None
@@ -250,7 +251,7 @@ class SQLSessionStore:
     def sessions_for_pull_request(self, repository: str, number: int) -> list[str]:
         """Ids of the sessions linked to a PR (the repository's case does not matter)."""
         t = pull_requests
-        rows = self.db.query(select(t.c.session_id).where(func.lower(t.c.repository) == repository.lower(),
+        rows = self.db.query(select(t.c.session_id).where(same_repo(t.c.repository, repository),
                                                           t.c.number == number).order_by(t.c.linked_at))
         return [r["session_id"] for r in rows]
 

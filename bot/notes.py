@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from agent_os import dialects
 from agent_os.db import Database
+from agent_os.repo_case import repo_key, same_repo
 
-from .store import same_repo
-from .tables import pr_notes
+from .tables import PR_NOTES_KEY, pr_notes
 
 
 class PullRequestNotes:
@@ -31,4 +31,5 @@ class PullRequestNotes:
         t, body = pr_notes, json.dumps(notes)
         with self.db.transaction() as conn:
             conn.execute(dialects.insert(conn, t).values(repository=repository, number=number, notes=body)
-                         .on_conflict_do_update(index_elements=["repository", "number"], set_={"notes": body}))
+                         .on_conflict_do_update(index_elements=repo_key(t, *PR_NOTES_KEY),
+                                                set_={"notes": body}))

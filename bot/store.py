@@ -26,9 +26,12 @@ from sqlalchemy import and_, case, func, or_, select, text
 
 from agent_os import dialects
 from agent_os.db import Database
+from agent_os.repo_case import repo_key, same_repo
 
 from .tables import (
+    CHECK_RUNS_KEY,
     MIGRATIONS,
+    STATUS_COMMENTS_KEY,
     TABLES,
     check_runs,
     cursors,
@@ -93,11 +96,6 @@ def pr_key_of(payload: dict[str, Any]) -> str | None:
         prs = (payload.get("check_run") or {}).get("pull_requests") or []
         number = prs[0].get("number") if prs and isinstance(prs[0], dict) else None
     return f"{repo.lower()}#{number}" if isinstance(number, int) else None
-
-
-def same_repo(column: Any, repository: str) -> Any:
-    """`column` names `repository`, ignoring case (as GitHub does)."""
-    return func.lower(column) == repository.lower()
 
 
 class BotStore:
@@ -230,9 +228,9 @@ class BotStore:
 
     def claim_items(self, limit: int = 20) -> list[OutboxItem]:
         """Take up to `limit` due items, at most one per pull request, and none of a PR that
-        another sender holds; leased to this replica. Returned as they were before the claim
-        (`attempts` counts earlier attempts); the claim counts this one, so a crash mid-send
-        is known on restart."""
+        another sender holds; each the PR's oldest due item; leased to this replica. Returned
+        as they were before the claim (`attempts` counts earlier attempts); the claim counts
+        this one, so a crash mid-send is known on restart."""
         t, o, now = outbox, outbox.alias("other"), time.time()
         busy = select(o.c.id).where(o.c.pr_key == t.c.pr_key, o.c.id != t.c.id, o.c.status == "pending",
                                     o.c.lease_until >= now).exists()
@@ -243,23 +241,30 @@ class BotStore:
             for row in conn.execute(dialects.claimable(conn, due)).fetchall():
                 key = row["pr_key"] if row["pr_key"] is not None else ("item", row["id"])
                 chosen.setdefault(key, row)
+            oldest = sorted(chosen.values(), key=lambda r: r["id"])[:limit]
             picked = []
-            for key in sorted(chosen, key=str)[:limit]:
-                row = chosen[key]
-                if isinstance(key, str):
-                    # Two replicas may pick different items of one PR at the same instant:
-                    # the second to get here sees the first's lease and lets it be.
-                    dialects.serialize(conn, key)
-                    taken = conn.execute(select(o.c.id).where(
-                        o.c.pr_key == key, o.c.id != row["id"], o.c.status == "pending",
-                        o.c.lease_until >= now).limit(1)).fetchone()
-                    if taken:
-                        continue
+            # PR locks in one order (the locks' own), so two claimers never wait in a circle.
+            for row in sorted(oldest, key=lambda r: dialects.lock_key(r["pr_key"]) if r["pr_key"] else 0):
+                if row["pr_key"] is not None and not self._first_in_line(conn, row, now):
+                    continue
                 conn.execute(t.update().where(t.c.id == row["id"]).values(
                     lease_owner=self.owner, lease_until=now + self.lease, attempts=t.c.attempts + 1,
                     updated_at=now))
                 picked.append(_item(row))
         return sorted(picked, key=lambda i: i.id)
+
+    @staticmethod
+    def _first_in_line(conn: Any, row: Any, now: float) -> bool:
+        """Whether `row` may be sent now: no sender holds another item of its PR, and no
+        older item of the PR is due. Checked under the PR's lock (PostgreSQL; SQLite's write
+        lock covers it), because another claimer may have picked, or skipped as locked, an
+        item of the same PR at the same instant: whoever comes second sees the first's lease."""
+        o = outbox.alias("other")
+        dialects.serialize(conn, row["pr_key"])
+        ahead = conn.execute(select(o.c.id).where(
+            o.c.pr_key == row["pr_key"], o.c.id != row["id"], o.c.status == "pending",
+            or_(o.c.lease_until >= now, and_(o.c.id < row["id"], o.c.next_attempt_at <= now))).limit(1)).fetchone()
+        return ahead is None
 
     def due_items(self, limit: int = 50) -> list[OutboxItem]:
         """Pending items due now, held or not (what is left to do)."""
@@ -332,7 +337,7 @@ class BotStore:
                       "status": rec.status, "body_hash": rec.body_hash, "updated_at": time.time()}
             conn.execute(dialects.insert(conn, t).values(repository=rec.repository, head_sha=rec.head_sha,
                                                          name=rec.name, **values)
-                         .on_conflict_do_update(index_elements=["repository", "head_sha", "name"], set_=values))
+                         .on_conflict_do_update(index_elements=repo_key(t, *CHECK_RUNS_KEY), set_=values))
 
     # installations and status comments ---------------------------------------------------------
 
@@ -340,7 +345,7 @@ class BotStore:
         t = installations
         with self.db.transaction() as conn:
             conn.execute(dialects.insert(conn, t).values(repository=repository, installation_id=installation_id)
-                         .on_conflict_do_update(index_elements=["repository"],
+                         .on_conflict_do_update(index_elements=repo_key(t),
                                                 set_={"installation_id": installation_id}))
 
     def installation_for(self, repository: str) -> int | None:
@@ -358,7 +363,7 @@ class BotStore:
         t = status_comments
         with self.db.transaction() as conn:
             conn.execute(dialects.insert(conn, t).values(repository=repository, number=number, comment_id=comment_id)
-                         .on_conflict_do_update(index_elements=["repository", "number"],
+                         .on_conflict_do_update(index_elements=repo_key(t, *STATUS_COMMENTS_KEY),
                                                 set_={"comment_id": comment_id}))
 
 

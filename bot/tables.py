@@ -7,13 +7,18 @@ sender per PR) and a lease (`lease_owner`, `lease_until`: who is working on it, 
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, Table, Text, text
 
 from agent_os.dialects import create_tables
+from agent_os.repo_case import merge_step, newest, unique_repo_index
 from agent_os.schema import metadata
 
-# SQLite compares repositories case-insensitively by column collation; PostgreSQL queries
-# compare lower() forms (see store.same_repo).
+# Repositories compare ignoring case on both databases: a unique index on lower(repository)
+# per table (below), upserts aimed at it, lookups by lower() (agent_os/repo_case.py). SQLite
+# columns keep the NOCASE collation of the first release.
 _REPO = Text().with_variant(Text(collation="NOCASE"), "sqlite")
 
 deliveries = Table(
@@ -100,7 +105,21 @@ pr_notes = Table(
     Column("notes", Text, nullable=False, server_default="[]"),
 )
 
+CHECK_RUNS_KEY = ("head_sha", "name")
+STATUS_COMMENTS_KEY = PR_NOTES_KEY = ("number",)
+check_runs_once = unique_repo_index("bot_check_runs_repo", check_runs, *CHECK_RUNS_KEY)
+installations_once = unique_repo_index("bot_installations_repo", installations)
+status_comments_once = unique_repo_index("bot_status_comments_repo", status_comments, *STATUS_COMMENTS_KEY)
+pr_notes_once = unique_repo_index("bot_pr_notes_repo", pr_notes, *PR_NOTES_KEY)
+
 TABLES = [deliveries, outbox, check_runs, installations, status_comments, cursors, pr_notes]
+
+
+def _merge_notes(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Notes of a PR spelled in two cases: every note, once, in order."""
+    notes = [n for r in rows for n in json.loads(r["notes"] or "[]")]
+    return {**rows[0], "notes": json.dumps(list(dict.fromkeys(notes)))}
+
 
 MIGRATIONS = [
     # 1: the first release (a fresh database is created from bot/tables.py instead).
@@ -170,4 +189,11 @@ MIGRATIONS = [
     # 3: the delivery log's cursor; notes on a PR's checks. Created from the definitions
     # above, so the step runs the same on SQLite and PostgreSQL.
     lambda conn: create_tables(conn, [cursors, pr_notes]),
+    # 4: a repository's case no longer makes a second row (PostgreSQL could make one); rows
+    # spelled twice merge: the check run and status comment written last, the newest
+    # installation, every note.
+    merge_step((check_runs, CHECK_RUNS_KEY, newest("updated_at"), check_runs_once),
+               (installations, (), newest("installation_id"), installations_once),
+               (status_comments, STATUS_COMMENTS_KEY, newest("comment_id"), status_comments_once),
+               (pr_notes, PR_NOTES_KEY, _merge_notes, pr_notes_once)),
 ]
