@@ -23,7 +23,7 @@ AGENT_OS = Path(agent_os.__file__).parent
 # Modules whose job is SQL: the session store, the database wrapper and its dialect
 # differences, and the stores of components that keep their own tables (tokens, the
 # standards index).
-STORAGE = {"db.py", "dialects.py", "sqlite.py", "sql_store.py", "tokens.py"}
+STORAGE = {"db.py", "dialects.py", "sqlite.py", "sql_store.py", "tokens.py", "repo_case.py"}
 
 
 class LosingStore(SQLSessionStore):
