@@ -63,3 +63,35 @@ def test_replicas_racing_for_one_prs_items_never_send_them_at_once_and_keep_thei
     assert not any(t.is_alive() for t in threads)
     assert overlaps == []
     assert dict(sent) == dict(expected)  # every item once, each PR's oldest first
+
+
+def test_a_claim_waits_for_a_claim_of_the_same_pr_in_flight_and_then_lets_it_be(open_db):
+    """The interleaving the PR lock is for: replica A (whose clock saw the PR's older item
+    not yet due) has leased the newer one but not committed; replica B, a moment later,
+    sees the older item due and the newer one free. B must wait for A and then see A's lease."""
+    import sqlalchemy as sa
+
+    from agent_os import dialects
+    from bot.tables import outbox
+
+    a_db, b = open_db(), BotStore(open_db())
+    b.enqueue("sync_checks", "sync:o/r#1", {"repository": "O/R", "number": 1})
+    b.enqueue("status_comment", "status:o/r#1", {"repository": "O/R", "number": 1})
+    older, newer = (i.id for i in b.outbox("pending"))
+    claimed: list[list[int]] = []
+    with a_db.transaction() as conn:  # replica A, mid-claim
+        dialects.serialize(conn, "o/r#1")
+        conn.execute(outbox.update().where(outbox.c.id == newer).values(
+            lease_owner="replica-a", lease_until=time.time() + 30, attempts=1))
+        racer = threading.Thread(target=lambda: claimed.append([i.id for i in b.claim_items()]))
+        racer.start()
+        if a_db.is_postgres:  # until B waits on A (SQLite: B waits for the write lock anyway)
+            for _ in range(500):
+                waiting = conn.execute(sa.text("SELECT count(*) AS n FROM pg_stat_activity WHERE "
+                                               "wait_event_type = 'Lock' AND pid <> pg_backend_pid()")).scalar()
+                if waiting or claimed:
+                    break
+                time.sleep(0.01)
+    racer.join(30)
+    assert claimed == [[]], f"B took {claimed} while A held item {newer} of the same PR"
+    assert [i.id for i in b.outbox("pending")] == [older, newer]
