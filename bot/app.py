@@ -19,6 +19,7 @@ from agent_os.engine import Engine
 
 from .github import GitHubApp
 from .handlers import Handlers
+from .ingress import Ingress
 from .metrics import Metrics
 from .outbox import Outbox
 from .port import LiveGitHub
@@ -43,6 +44,7 @@ class Bot:
     handlers: Handlers
     worker: Worker
     metrics: Metrics
+    ingress: Ingress
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine, metrics: Metrics | None = None) -> Bot:
@@ -54,7 +56,9 @@ class Bot:
                         on_sent=lambda kind, ok: metrics.outbox_sent.labels(kind, "ok" if ok else "failed").inc())
         handlers = Handlers(engine, LiveGitHub(github, outbox, store), settings)
         worker = Worker(store, handlers, outbox, settings, metrics, Recovery(github, store, handlers))
-        bot = cls(settings, engine, store, github, outbox, handlers, worker, metrics)
+        ingress = Ingress(store, worker.wake)
+        worker.ingress = ingress
+        bot = cls(settings, engine, store, github, outbox, handlers, worker, metrics, ingress)
         # Whatever changes a session (an MCP tool, the CLI, a review) re-posts its PRs' checks:
         # queued in the change's own transaction (a crash after its commit loses nothing),
         # the worker woken once it has committed.
@@ -76,7 +80,7 @@ class Bot:
 
     def router(self):  # noqa: ANN201 - FastAPI's APIRouter
         """The webhook endpoint."""
-        return webhook_router(self.settings, self.store, self.metrics, self.worker.wake)
+        return webhook_router(self.settings, self.ingress, self.metrics)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

@@ -8,11 +8,40 @@ https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 JSON_TYPES = ("application/json", "application/vnd.github+json")
 # GitHub's payloads nest about ten levels; Python's own parser gives up near a thousand.
 MAX_DEPTH = 100
+
+
+Outcome = Literal["new", "duplicate", "queued", "retry"]
+"""What recording a delivery found: "new"; "duplicate" (already done); "queued" (waiting or
+running); "retry" (it had failed and will run again: GitHub's redelivery)."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A verified delivery to record; `body` is its JSON as received (the worker parses it)."""
+
+    delivery_id: str
+    event: str
+    action: str | None
+    pr_key: str | None
+    body: str
+
+
+def pr_key_of(payload: dict[str, Any]) -> str | None:
+    """"owner/repo#number" of the pull request a webhook concerns, or None (installation, ping)."""
+    repo = (payload.get("repository") or {}).get("full_name")
+    if not isinstance(repo, str):
+        return None
+    number = (payload.get("pull_request") or {}).get("number") or (payload.get("issue") or {}).get("number")
+    if number is None:
+        prs = (payload.get("check_run") or {}).get("pull_requests") or []
+        number = prs[0].get("number") if prs and isinstance(prs[0], dict) else None
+    return f"{repo.lower()}#{number}" if isinstance(number, int) else None
 
 
 class PayloadError(Exception):

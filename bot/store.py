@@ -19,6 +19,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ from agent_os import dialects
 from agent_os.db import Database
 from agent_os.repo_case import repo_key, same_repo
 
+from .payloads import Incoming, Outcome, pr_key_of
 from .tables import (
     CHECK_RUNS_KEY,
     MIGRATIONS,
@@ -49,8 +51,6 @@ WORK_CHANNEL = "agent_os_bot_work"
 """NOTIFY channel: a delivery or outbox item is waiting (replicas LISTEN on it)."""
 
 DeliveryStatus = Literal["received", "done", "failed"]
-
-
 @dataclass(frozen=True)
 class Delivery:
     delivery_id: str
@@ -86,18 +86,6 @@ class CheckRunRecord:
     body_hash: str | None
 
 
-def pr_key_of(payload: dict[str, Any]) -> str | None:
-    """"owner/repo#number" of the pull request a webhook concerns, or None (installation, ping)."""
-    repo = (payload.get("repository") or {}).get("full_name")
-    if not isinstance(repo, str):
-        return None
-    number = (payload.get("pull_request") or {}).get("number") or (payload.get("issue") or {}).get("number")
-    if number is None:
-        prs = (payload.get("check_run") or {}).get("pull_requests") or []
-        number = prs[0].get("number") if prs and isinstance(prs[0], dict) else None
-    return f"{repo.lower()}#{number}" if isinstance(number, int) else None
-
-
 class BotStore:
     """Narrow access to the bot's tables; every method is one statement or one transaction.
 
@@ -113,28 +101,44 @@ class BotStore:
 
     # deliveries ----------------------------------------------------------------------------
 
-    def record_delivery(self, delivery_id: str, event: str, action: str | None,
-                        payload: dict[str, Any]) -> Literal["new", "duplicate", "queued", "retry"]:
-        """Store a delivery once. "duplicate": already done; "queued": waiting or running;
-        "retry": it had failed and will run again (GitHub's redelivery)."""
+    def record_delivery(self, delivery_id: str, event: str, action: str | None, payload: dict[str, Any]) -> Outcome:
+        """Store a delivery once (one of `record_deliveries`)."""
+        return self.record_deliveries([Incoming(delivery_id, event, action, pr_key_of(payload),
+                                                json.dumps(payload))])[0]
+
+    def record_deliveries(self, items: Sequence[Incoming]) -> list[Outcome]:
+        """Store deliveries that arrived together in one transaction (group commit); each one's
+        `Outcome`, in order. Processing keeps their order; an id given twice is recorded once."""
         t, at = deliveries, time.time()
+        unique: dict[str, Incoming] = {}
+        for item in items:
+            unique.setdefault(item.delivery_id, item)
+        # One microsecond apart: the claim orders by received_at, so a batch keeps its order.
+        rows = [{"delivery_id": i.delivery_id, "event": i.event, "action": i.action, "payload": i.body,
+                 "received_at": at + n * 1e-6, "updated_at": at, "pr_key": i.pr_key}
+                for n, i in enumerate(unique.values())]
         with self.db.transaction() as conn:
-            inserted = conn.execute(dialects.insert(conn, t).values(
-                delivery_id=delivery_id, event=event, action=action, payload=json.dumps(payload),
-                received_at=at, updated_at=at, pr_key=pr_key_of(payload),
-            ).on_conflict_do_nothing(index_elements=["delivery_id"]).returning(t.c.delivery_id))
-            if inserted.fetchone() is not None:
+            inserted = conn.execute(dialects.insert(conn, t).on_conflict_do_nothing(index_elements=["delivery_id"])
+                                    .returning(t.c.delivery_id), rows)
+            first: dict[str, Outcome] = {r["delivery_id"]: "new" for r in inserted.fetchall()}
+            known = [d for d in unique if d not in first]
+            if known:
+                status = {r["delivery_id"]: r["status"] for r in dialects.lock_rows(
+                    conn, select(t.c.delivery_id, t.c.status).where(t.c.delivery_id.in_(known)))}
+                if again := [d for d in known if status.get(d) not in ("done", "received")]:
+                    conn.execute(t.update().where(t.c.delivery_id.in_(again)).values(
+                        status="received", attempts=0, next_attempt_at=0, lease_owner=None, lease_until=0,
+                        updated_at=at))
+                first.update({d: "duplicate" if status.get(d) == "done" else
+                              "queued" if status.get(d) == "received" else "retry" for d in known})
+            if any(o in ("new", "retry") for o in first.values()):
                 self.db.notify(WORK_CHANNEL)
-                return "new"
-            (row,) = dialects.lock_rows(conn, select(t.c.status).where(t.c.delivery_id == delivery_id))
-            if row["status"] == "done":
-                return "duplicate"
-            if row["status"] == "received":
-                return "queued"
-            conn.execute(t.update().where(t.c.delivery_id == delivery_id).values(
-                status="received", attempts=0, next_attempt_at=0, lease_owner=None, lease_until=0, updated_at=at))
-            self.db.notify(WORK_CHANNEL)
-            return "retry"
+        outcomes: list[Outcome] = []
+        for item in items:  # the same delivery twice in one batch: the second waits on the first
+            outcome = first[item.delivery_id]
+            outcomes.append(outcome)
+            first[item.delivery_id] = "duplicate" if outcome == "duplicate" else "queued"
+        return outcomes
 
     def _claimable_deliveries(self, now: float) -> Any:
         t, e = deliveries, deliveries.alias("earlier")
@@ -365,7 +369,6 @@ class BotStore:
             conn.execute(dialects.insert(conn, t).values(repository=repository, number=number, comment_id=comment_id)
                          .on_conflict_do_update(index_elements=repo_key(t, *STATUS_COMMENTS_KEY),
                                                 set_={"comment_id": comment_id}))
-
 
     # cursors ---------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from .events import Event
 from .github import GitHubCallError
 from .github_errors import retry_time
 from .handlers import Handlers, PermanentError
+from .ingress import Ingress
 from .metrics import Metrics
 from .outbox import Outbox
 from .recovery import Recovery
@@ -28,6 +29,9 @@ from .settings import Settings
 from .store import BotStore, Delivery
 
 log = logging.getLogger(__name__)
+
+ACK_PRIORITY_SECONDS = 0.1
+"""How long the worker holds back, before each item, while webhooks are being acknowledged."""
 
 
 class LeaseLost(Exception):
@@ -49,6 +53,7 @@ class Worker:
         self._pass_lock = threading.Lock()
         self._helpers: list[threading.Thread] = []
         self.idle = threading.Event()
+        self.ingress: Ingress | None = None  # set by the Bot: acknowledging webhooks comes first
 
     def start(self) -> None:
         """Start the thread, first making failed deliveries with attempts left due again."""
@@ -133,13 +138,24 @@ class Worker:
         """Process every due delivery, then send due outbox items. True if anything ran."""
         with self._pass_lock:
             ran = False
-            while not self._stop.is_set() and (delivery := self.store.claim_delivery()) is not None:
+            while not self._stop.is_set():
+                self._yield_to_acks()
+                if (delivery := self.store.claim_delivery()) is None:
+                    break
                 self._process(delivery)
                 ran = True
-            if not self._stop.is_set() and self.outbox.send_due():
-                ran = True
+            if not self._stop.is_set():
+                self._yield_to_acks()
+                ran = bool(self.outbox.send_due()) or ran
             self.metrics.outbox_depth.set(self.store.pending_count())
             return ran
+
+    def _yield_to_acks(self) -> None:
+        # Webhooks being answered share this process's CPU (one interpreter lock) and, on
+        # SQLite, its one connection: let them through first. Bounded, so a steady stream
+        # of deliveries still gets processed.
+        if self.ingress is not None:
+            self.ingress.wait_quiet(ACK_PRIORITY_SECONDS)
 
     def _process(self, d: Delivery) -> None:
         event = Event(d.delivery_id, d.event, d.payload)

@@ -3,6 +3,7 @@ a PR's deliveries in order, one sender per PR, and replicas that cannot take eac
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 
@@ -10,6 +11,7 @@ import pytest
 
 from agent_os import sqlite
 from agent_os.db import Database
+from bot.payloads import Incoming
 from bot.store import MIGRATIONS, BotStore, CheckRunRecord
 
 
@@ -244,3 +246,23 @@ def test_a_delivery_recorded_on_one_replica_wakes_the_others(postgres):
     finally:
         stop.set()
         thread.join(5)
+
+
+def test_deliveries_recorded_together_keep_their_order_and_each_gets_its_outcome(db):
+    store = BotStore(db)
+    store.record_delivery("done", "pull_request", "opened", pr_payload("o/r", 1))
+    store.finish_delivery(store.claim_delivery().delivery_id, "done")
+    store.record_delivery("failed", "pull_request", "edited", pr_payload("o/r", 2))
+    store.finish_delivery(store.claim_delivery().delivery_id, "failed", "boom")
+
+    def incoming(delivery_id: str, number: int) -> Incoming:
+        return Incoming(delivery_id, "pull_request", "synchronize", f"o/r#{number}",
+                        json.dumps(pr_payload("o/r", number)))
+
+    outcomes = store.record_deliveries([incoming("z-first", 3), incoming("done", 1), incoming("a-second", 3),
+                                        incoming("failed", 2), incoming("z-first", 3)])
+    assert outcomes == ["new", "duplicate", "new", "retry", "queued"]
+    # One PR's deliveries run in arrival order, whatever their ids.
+    assert [store.claim_delivery().delivery_id for _ in range(2)] == ["failed", "z-first"]
+    assert store.delivery("z-first").payload == pr_payload("o/r", 3)
+    assert sorted(d.delivery_id for d in store.deliveries()) == ["a-second", "done", "failed", "z-first"]
