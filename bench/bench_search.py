@@ -1,6 +1,6 @@
 """Standards search benchmark: the embedding backends side by side in one run.
 
-For each backend (default: onnx, the int8 default, and torch, the float32 reference):
+For each backend (default: onnx, the default, and torch, the reference):
 model load time, query embedding p50/p95, index build embedding every chunk (chunks/s),
 warm hybrid/vector search p50/p95 (the whole search call), retrieval quality (hit@3 and
 MRR@10 of vector, keyword and hybrid search on the labelled queries in

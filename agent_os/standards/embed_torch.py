@@ -1,6 +1,6 @@
 """The reference embedder: all-MiniLM-L6-v2 in float32 through sentence-transformers.
 
-Chosen with `AGENT_OS_EMBEDDER=torch`. The int8 ONNX backend (the default) is compared with
+Chosen with `AGENT_OS_EMBEDDER=torch`. The ONNX backend (the default) is compared with
 it in the tests and the benchmark. torch and sentence_transformers are imported only inside
 the loader: importing this module costs nothing.
 """

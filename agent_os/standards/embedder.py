@@ -3,10 +3,10 @@
 `AGENT_OS_EMBEDDER` picks the backend, read when the embedder is first asked for (never at
 import time):
 
-- `onnx` (default): all-MiniLM-L6-v2 quantised to int8, run by ONNX Runtime
-  (embed_onnx.py). Loads in a fraction of a second; no torch.
-- `torch`: the same model in float32 through sentence-transformers (embed_torch.py), the
-  reference the int8 model is compared with in tests and benchmarks. Loads in ~4 s.
+- `onnx` (default): all-MiniLM-L6-v2 in float32, run by ONNX Runtime (embed_onnx.py).
+  Loads in under a second; no torch; the same vectors as the reference.
+- `torch`: the same model through sentence-transformers (embed_torch.py), the reference the
+  ONNX model is compared with in tests and benchmarks. Loads in ~4 s.
 - `fake`: a hashed bag of words, for tests that start processes and need no model.
 
 An index remembers the embedder's `name` (model and backend): vectors of two backends never
@@ -120,7 +120,7 @@ class BackgroundLoaded:
 
     @property
     def name(self) -> str:
-        """Model and backend, e.g. 'all-MiniLM-L6-v2@onnx-int8'."""
+        """Model and backend, e.g. 'all-MiniLM-L6-v2@onnx-fp32'."""
         return f"{MINILM_NAME}@{self.backend}"
 
     @property

@@ -5,7 +5,7 @@ on two cores. The pack (`standards/.vectors-<embedder>.npz`) maps each chunk's t
 its vector, so a fresh project only embeds the chunks that are its own, or that changed
 since the pack was built. A missing or stale pack is never an error: chunks it lacks are
 embedded as usual. The pack records the embedder (model and backend) that made it and is
-used by that embedder only: int8 and float32 vectors never mix in one index. It is built
+used by that embedder only: vectors of two backends never mix in one index. It is built
 with the default backend. Rebuild it after editing the shipped standards:
 
     python tools/build_vector_pack.py

@@ -121,7 +121,7 @@ def index(project: Project, embedder: CountingEmbedder):
 
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory):
-    """The shipped library indexed once with the default real model (int8 ONNX), shared by
+    """The shipped library indexed once with the default real model (ONNX), shared by
     every model test."""
     tmp = tmp_path_factory.mktemp("real-index")
     project = Project.open(tmp, index=tmp / "index.db", standards=[shipped_standards_dir()])

@@ -1,8 +1,9 @@
 """Embedding backends: the one setting that picks them, length batching, and (with the real
-models) the int8 ONNX model agreeing with the float32 torch reference."""
+models) the ONNX model agreeing with the torch reference."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,13 @@ from agent_os.errors import InputError
 from agent_os.resources import shipped_standards_dir
 from agent_os.standards import HashEmbedder
 from agent_os.standards.chunking import parse_document
+from agent_os.standards.embed_onnx import (
+    MODEL_FILE,
+    assemble_weights,
+    package_model_dir,
+    read_safetensors,
+    recipe_path,
+)
 from agent_os.standards.embedder import (
     backend_setting,
     default_embedder,
@@ -54,7 +62,23 @@ def test_an_unknown_backend_is_refused_with_the_choices(monkeypatch):
 def test_backends_have_distinct_names_so_an_index_never_mixes_them():
     names = {make_embedder(b).name for b in ("onnx", "torch", "fake")}
     assert len(names) == 3
-    assert make_embedder("onnx").name.endswith("@onnx-int8")
+    assert make_embedder("onnx").name.endswith("@onnx-fp32")
+
+
+def test_every_weight_the_shipped_graph_needs_comes_from_the_package():
+    # The graph ships without weights; a package whose tensors were renamed or reshaped
+    # must fail here rather than load a model that computes something else.
+    recipe = json.loads(recipe_path(MODEL_FILE).read_text(encoding="utf-8"))["weights"]
+    weights = assemble_weights(recipe, read_safetensors(package_model_dir() / "model.safetensors"))
+    assert len(weights) == len(recipe) > 20
+    assert weights["encoder.embeddings.word_embeddings.weight"].shape == (30522, 384)
+    assert all(w.dtype == np.float32 and w.flags.c_contiguous for w in weights.values())
+    assert MODEL_FILE.stat().st_size < 1_000_000  # the graph alone: no second copy of the weights
+
+
+def test_a_recipe_naming_a_missing_tensor_says_which():
+    with pytest.raises(ValueError, match="no tensor 'gone.weight'"):
+        assemble_weights({"w": [["gone.weight", False]]}, {})
 
 
 def test_batches_group_texts_of_similar_length_and_cover_each_once():
@@ -69,7 +93,7 @@ def test_batches_group_texts_of_similar_length_and_cover_each_once():
 
 @pytest.mark.model
 @pytest.mark.timeout(1200)  # torch embeds ~300 chunks: 20 s on a quiet machine, minutes on a busy one
-def test_int8_onnx_agrees_with_the_torch_reference_on_every_shipped_chunk():
+def test_onnx_agrees_with_the_torch_reference_on_every_shipped_chunk():
     texts = shipped_chunk_texts()
     assert len(texts) > 300
     ours = make_embedder("onnx").embed(texts)
@@ -78,7 +102,9 @@ def test_int8_onnx_agrees_with_the_torch_reference_on_every_shipped_chunk():
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-3)
     cosine = np.sum(ours * reference, axis=1)
     worst = int(np.argmin(cosine))
-    assert cosine[worst] >= 0.98, f"cosine {cosine[worst]:.4f} on: {texts[worst][:200]!r}"
+    # The same float32 weights: only summation order differs (an int8 model reached 0.987,
+    # which moved near-ties in the benchmark's rankings).
+    assert cosine[worst] >= 0.9999, f"cosine {cosine[worst]:.6f} on: {texts[worst][:200]!r}"
 
 
 @pytest.mark.model

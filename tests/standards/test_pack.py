@@ -65,7 +65,7 @@ def test_fresh_project_embeds_only_its_own_chunks(tmp_path):
 
 def test_a_pack_built_by_one_backend_is_not_used_by_another(tmp_path):
     # The torch backend finds no pack of its own and embeds every chunk itself, rather
-    # than borrowing int8 vectors; and a pack file under its name but made by another
+    # than borrowing the ONNX backend's vectors; and a pack file under its name but made by another
     # backend is refused too.
     embedder = Named(TORCH_NAME)
     with StandardsIndex.open(Project.open(tmp_path), embedder) as index:
