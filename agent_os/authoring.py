@@ -15,8 +15,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .definitions import NAME, WORKFLOW_FILE, load_workflow
+from .definitions import NAME, WORKFLOW_FILE, load_workflow, load_workflow_from
 from .errors import InputError, WorkflowDefinitionError
+from .files import Snapshot
+from .registry import REPOSITORY_WORKFLOWS, summary
+from .views import WorkflowSummary
 
 TARGETS = {"new_spec": "new_spec", "creation": "new_spec", "spec": "new_spec",
            "existing_spec": "existing_spec", "execution": "existing_spec", "implementation": "existing_spec"}
@@ -106,6 +109,32 @@ def build_definition(name: str, workflow_type: str, phases: list[Any]) -> tuple[
     return data, files
 
 
+def rendered(data: dict[str, Any], files: dict[str, str]) -> dict[str, str]:
+    """Every file of the workflow directory: workflow.yaml first, then the instructions."""
+    return {WORKFLOW_FILE: yaml.safe_dump(data, sort_keys=False), **files}
+
+
+def handed_over(data: dict[str, Any], files: dict[str, str], repository: str | None) -> WorkflowSummary:
+    """A new workflow checked in memory and answered as files to commit (a team server writes
+    no repository's files: the agent's side writes them into its clone)."""
+    folder = f"{REPOSITORY_WORKFLOWS}/{data['name']}"
+    texts = {f"{folder}/{rel}": text for rel, text in rendered(data, files).items()}
+    try:
+        wf = load_workflow_from(Snapshot({p: t.encode("utf-8") for p, t in texts.items()}), folder,
+                                directory=Path(folder))
+    except WorkflowDefinitionError as exc:
+        raise InputError("The workflow would not be valid: " + "; ".join(exc.problems)) from None
+    made = summary(wf, "repository")
+    where = repository or "your repository"
+    return made.model_copy(update={"files": texts, "next_step": (
+        f"Nothing was written on the team server: it reads workflows from {where}'s default branch. Write "
+        f"these files into your clone under {folder}/ (the agent-os door, `agent-os mcp --server`, does it "
+        f"for you), fill in each phase's instructions, then commit and push them to the default branch "
+        f"(`git add {folder} && git commit -m 'Workflow {data['name']}'`, merged there through a pull "
+        f"request as your team does). From then on start_workflow('{data['name']}', ...) works for "
+        f"every session of {where}.")})
+
+
 def write_workflow(root: Path, data: dict[str, Any], files: dict[str, str]) -> Path:
     """Write a workflow directory atomically: validated in a temporary place, then moved in."""
     destination = root / data["name"]
@@ -117,8 +146,7 @@ def write_workflow(root: Path, data: dict[str, Any], files: dict[str, str]) -> P
     try:
         build = staging / data["name"]
         build.mkdir()
-        (build / WORKFLOW_FILE).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        for rel, text in files.items():
+        for rel, text in rendered(data, files).items():
             (build / rel).parent.mkdir(parents=True, exist_ok=True)
             (build / rel).write_text(text, encoding="utf-8")
         try:

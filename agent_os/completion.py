@@ -16,7 +16,6 @@ from .context import Context, current, definition
 from .definitions import Workflow
 from .errors import EvidenceRejected, GateClosed, SessionComplete, WrongPhase
 from .evidence import CheckContext, check_evidence
-from .verification import Recording
 from .execution import expand_tasks_md
 from .gating import advance, gate, policy, settle_gate
 from .lifecycle import phase_record
@@ -24,6 +23,7 @@ from .reading import current_view, resolve_phase, state
 from .records import Failure, PhaseRecord, SessionRecord, now
 from .report import failures_markdown
 from .templates import template_sentences
+from .verification import Recording
 
 
 def complete_phase(ctx: Context, session_id: str, phase: int | str, evidence: Any, *,
@@ -48,8 +48,8 @@ def complete_phase(ctx: Context, session_id: str, phase: int | str, evidence: An
     # Solo mode runs the commands tasks.md names, here; a call that brings its own files
     # (a snapshot, a commit) runs nothing: CI decides in team mode.
     check_ctx = CheckContext(files=source, spec_dir=rec.spec_dir, tasks_section=target.tasks_section,
-                             runner=ctx.runner if files is None else None, standards=ctx.standards,
-                             templates=_templates(target))
+                             runner=ctx.runner if files is None else None,
+                             standards=ctx.standards_for(rec.repository), templates=_templates(target))
     result = check_evidence(phase_def.checkpoint, evidence, check_ctx)
     failures = capped_failures(list(result.failures))
     expansion = None
@@ -182,7 +182,7 @@ def _workflow_for(ctx: Context, rec: SessionRecord, p: PhaseRecord) -> Workflow:
     # Instructions were snapshotted at start; only a loaded definition is needed for
     # phase_record's bookkeeping, so a workflow deleted since then still expands.
     try:
-        return ctx.registry.load(rec.workflow)
+        return ctx.registry_for(rec.repository, max_age=60.0).load(rec.workflow)
     except Exception:
         return Workflow.model_validate({"name": rec.workflow, "version": rec.workflow_version,
                                         "description": "(removed)", "phases": [p.definition["phase"]]})

@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .definitions import Phase
 from .errors import Conflict, InputError, NotFoundError
@@ -18,6 +18,9 @@ from .records import PhaseRecord, SessionRecord
 from .registry import Registry
 from .store import SessionStore
 from .testrun import CommandRunner
+
+if TYPE_CHECKING:
+    from .repo_library import RepositoryLibraries
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +41,27 @@ class Context:
     """Runs the test commands tasks.md names (solo mode); None runs nothing."""
     standards: StandardsLookup | None = None
     """Which standards documents exist, for standards paths named in evidence."""
+    libraries: RepositoryLibraries | None = None
+    """A team server's view of each repository's default branch (its own workflows and
+    standards); None when the project's own folders are all there is (solo)."""
     _listeners: list[Listener] = field(default_factory=list)
     _in_transaction: list[Listener] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def registry_for(self, repository: str | None, *, max_age: float = 0.0) -> Registry:
+        """The workflows a session of `repository` may run: shipped plus the repository's own
+        on a team server; the project's registry otherwise."""
+        if repository and self.libraries is not None:
+            return self.libraries.registry(repository, max_age=max_age)
+        return self.registry
+
+    def standards_for(self, repository: str | None) -> StandardsLookup | None:
+        """Which standards documents a session of `repository` may cite."""
+        if repository and self.libraries is not None:
+            from .repo_library import CombinedStandards
+
+            return CombinedStandards(self.standards, self.libraries.standards(repository, max_age=60.0))
+        return self.standards
 
     def subscribe(self, callback: Listener, *, in_transaction: bool = False) -> None:
         """Call `callback(session_id, kind)` for each change to a session.

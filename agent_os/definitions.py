@@ -12,8 +12,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from . import files as filesource
 from .errors import NotFoundError, WorkflowDefinitionError
 from .rule_definitions import Rule, field_problems, file_problems, valid_pattern
 
@@ -226,8 +235,11 @@ class Workflow(_Model):
     # existing_spec: the target names a spec directory that already exists.
     target: Literal["new_spec", "existing_spec"] = "new_spec"
     phases: list[Phase] = Field(min_length=1)
-    # Set by the loader, not the YAML.
+    # Set by the loader, not the YAML: where people find it (a folder on disk, or
+    # `owner/repo@branch:.agent-os/workflows/<name>` for a repository's own).
     directory: Path | None = Field(default=None, exclude=True)
+    _files: filesource.FileSource | None = PrivateAttr(default=None)
+    _folder: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
     def _unique_phases(self) -> Workflow:
@@ -249,9 +261,11 @@ class Workflow(_Model):
         return self
 
     def read_text(self, relative: str) -> str:
-        """The markdown file `relative` of this workflow's directory."""
-        assert self.directory is not None
-        return (self.directory / relative).read_text(encoding="utf-8")
+        """The markdown file `relative` of this workflow's directory (wherever it was read)."""
+        if self._files is None:
+            assert self.directory is not None
+            return (self.directory / relative).read_text(encoding="utf-8")
+        return self._files.read_text(filesource.join(self._folder, relative))
 
 
 def _loc(loc: tuple[Any, ...], data: Any) -> str:
@@ -270,8 +284,8 @@ def _loc(loc: tuple[Any, ...], data: Any) -> str:
     return "".join(parts)
 
 
-def _file_problems(directory: Path, path: Path, data: dict[str, Any]) -> list[str]:
-    """Instruction files the raw definition names that are missing or outside `directory`."""
+def _file_problems(source: filesource.FileSource, folder: str, shown: str, data: dict[str, Any]) -> list[str]:
+    """Instruction files the raw definition names that are missing or outside the workflow's folder."""
     phases = data.get("phases")
     problems: list[str] = []
     for i, phase in enumerate(phases if isinstance(phases, list) else []):
@@ -285,27 +299,42 @@ def _file_problems(directory: Path, path: Path, data: dict[str, Any]) -> list[st
         for field, rel in files:
             if not isinstance(rel, str) or not rel:
                 continue
-            target = (directory / rel).resolve()
-            if directory.resolve() not in target.parents:
-                problems.append(f"{path}: phases[{pid}].{field}: {rel!r} leaves the workflow directory")
-            elif not target.is_file():
-                problems.append(f"{path}: phases[{pid}].{field}: file {rel!r} does not exist")
+            try:
+                target = filesource.join(folder, rel) if not rel.startswith("/") else filesource.normalise(rel)
+                if not filesource.inside(target, folder) or target == folder:
+                    raise filesource.PathOutside(rel)
+                present = source.is_file(target)
+            except filesource.PathOutside:
+                problems.append(f"{shown}: phases[{pid}].{field}: {rel!r} leaves the workflow directory")
+                continue
+            if not present:
+                problems.append(f"{shown}: phases[{pid}].{field}: file {rel!r} does not exist")
     return problems
 
 
 def load_workflow(directory: Path) -> Workflow:
-    """Load and check the workflow in `directory`; raise with every problem listed."""
+    """Load and check the workflow in `directory` on this machine; raise with every problem listed."""
     directory = Path(directory)
+    return load_workflow_from(filesource.WorkingTree(directory), "", directory=directory)
+
+
+def load_workflow_from(source: filesource.FileSource, folder: str, *, directory: Path) -> Workflow:
+    """Load and check the workflow in `folder` of `source` (a folder on disk, a repository's
+    default branch); `directory` is how people are shown where it is. Every problem is listed."""
     path = directory / WORKFLOW_FILE
-    if not path.is_file():
+    name = directory.name
+    yaml_path = filesource.join(folder, WORKFLOW_FILE)
+    if not source.is_file(yaml_path):
         raise NotFoundError(
             f"{path} does not exist.",
             hint=f"A workflow directory holds a {WORKFLOW_FILE} and its markdown instructions.",
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(source.read_text(yaml_path))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise WorkflowDefinitionError(f"{path} is not valid YAML.", [f"{path}: {exc}"]) from exc
+    except filesource.FileMissing as exc:  # too large to read, say
+        raise WorkflowDefinitionError(f"{path} cannot be read.", [f"{path}: {exc.message}"]) from None
     if not isinstance(data, dict):
         raise WorkflowDefinitionError(
             f"{path} does not describe a workflow.", [f"{path}: the top level must be a mapping"]
@@ -316,17 +345,19 @@ def load_workflow(directory: Path) -> Workflow:
     except ValidationError as exc:
         # Schema problems and missing files in one report: fixing one should not reveal the next.
         problems = [f"{path}: {_loc(err['loc'], data)}: {err['msg']}" for err in exc.errors()]
-        problems += _file_problems(directory, path, data)
+        problems += _file_problems(source, folder, str(path), data)
         raise WorkflowDefinitionError(
-            f"Workflow {directory.name!r} has {len(problems)} problem(s).", problems
+            f"Workflow {name!r} has {len(problems)} problem(s).", problems
         ) from None
-    if workflow.name != directory.name:
+    if workflow.name != name:
         problems.append(
-            f"{path}: name: {workflow.name!r} differs from its directory name {directory.name!r}"
+            f"{path}: name: {workflow.name!r} differs from its directory name {name!r}"
         )
-    problems += _file_problems(directory, path, data)
+    problems += _file_problems(source, folder, str(path), data)
     if problems:
         raise WorkflowDefinitionError(
-            f"Workflow {directory.name!r} has {len(problems)} problem(s).", problems
+            f"Workflow {name!r} has {len(problems)} problem(s).", problems
         )
-    return workflow.model_copy(update={"directory": directory})
+    loaded = workflow.model_copy(update={"directory": directory})
+    loaded._files, loaded._folder = source, folder
+    return loaded

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import approvals, completion, lifecycle, pull_requests, reading, verification
+from . import approvals, completion, lifecycle, pull_requests, reading, verification, views
 from . import files as filesource
-from . import views
-from .authoring import build_definition, write_workflow
+from .authoring import build_definition, handed_over, write_workflow
 from .context import Context, Listener
 from .definitions import Workflow
 from .errors import InputError, NotFoundError
-from .paths import check_sha
 from .gating import gate as _gate
+from .paths import check_repository, check_sha
 from .project import GatePolicyConfig, Project
 from .registry import Registry, summary
+from .repo_library import DefaultBranches, RepositoryLibraries
 from .store import SessionStore, open_store
 from .testrun import CommandRunner, LocalRunner
 
@@ -81,29 +81,49 @@ class Engine:
 
     # workflows ---------------------------------------------------------------------------
 
-    def list_workflows(self) -> list[views.WorkflowSummary]:
-        """Workflows this project can start."""
-        return self.registry.summaries()
+    def use_default_branches(self, branches: DefaultBranches) -> None:
+        """Team server: sessions of a repository see its default branch's own workflows and
+        standards (read through `branches`, never from this machine's disk)."""
+        self.ctx.libraries = RepositoryLibraries(self.project, branches)
 
-    def workflow(self, name: str) -> Workflow:
+    @property
+    def libraries(self) -> RepositoryLibraries | None:
+        """Each repository's default branch, on a team server (None solo)."""
+        return self.ctx.libraries
+
+    def registry_for(self, repository: str | None = None) -> Registry:
+        """The workflows a session of `repository` may run (shipped plus its own, team mode)."""
+        return self.ctx.registry_for(check_repository(repository) if repository else None)
+
+    def list_workflows(self, repository: str | None = None) -> list[views.WorkflowSummary]:
+        """Workflows this project (or, on a team server, `repository`) can start."""
+        return self.registry_for(repository).summaries()
+
+    def workflow(self, name: str, repository: str | None = None) -> Workflow:
         """A workflow definition by name."""
-        return self.registry.load(name)
+        return self.registry_for(repository).load(name)
 
-    def validate_workflow(self, name_or_dir: str) -> views.ValidationReport:
+    def validate_workflow(self, name_or_dir: str, repository: str | None = None) -> views.ValidationReport:
         """Check a workflow by name or directory; every problem is listed."""
-        return self.registry.validate(name_or_dir)
+        return self.registry_for(repository).validate(name_or_dir)
 
-    def create_workflow(self, name: str, workflow_type: str, phases: list[Any]) -> views.WorkflowSummary:
-        """Write a new workflow into `.agent-os/workflows/<name>/`, valid by construction."""
+    def create_workflow(self, name: str, workflow_type: str, phases: list[Any],
+                        repository: str | None = None) -> views.WorkflowSummary:
+        """A new workflow, valid by construction. Solo: written into `.agent-os/workflows/<name>/`.
+        A team server writes nothing of a repository: it answers with the files, for the
+        agent's side to write into its clone and push to the default branch."""
         data, files = build_definition(name, workflow_type, phases)
+        registry = self.registry_for(repository)
         try:
-            self.registry.directory(name)
+            registry.directory(name)
         except NotFoundError:
             pass
         else:
             raise InputError(f"A workflow named {name!r} already exists.", hint="Choose another name.")
-        directory = write_workflow(self.project.workflows_dir, data, files)
-        return summary(self.registry.load(directory.name), "project")
+        if isinstance(self.files, filesource.WritableSource):
+            directory = write_workflow(self.project.workflows_dir, data, files)
+            return summary(self.registry.load(directory.name), "project")
+        return handed_over(data, files, repository)
 
     # sessions ----------------------------------------------------------------------------
 

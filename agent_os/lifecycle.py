@@ -31,9 +31,9 @@ def start(ctx: Context, workflow: str, target: str, *, author: str | None = None
     `repository` ("owner/name") is the repository the session works in, when known (a
     team server holds many): the same target in two repositories is two sessions.
     """
-    wf = ctx.registry.load(workflow)
-    source = files if files is not None else ctx.files
     repository = check_repository(repository) if repository is not None else None
+    wf = ctx.registry_for(repository).load(workflow)
+    source = files if files is not None else ctx.files
     if wf.target == "existing_spec":
         spec_rel, slug = _existing_spec(target, source)
     else:

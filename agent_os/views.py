@@ -211,8 +211,12 @@ class WorkflowSummary(_View):
     description: str
     target: str
     phases: list[str]
-    source: Literal["shipped", "project"]
+    source: Literal["shipped", "project", "repository"]
     directory: str
+    files: dict[str, str] | None = Field(
+        default=None, description="Set by create_workflow when the server does not write them itself (a team "
+        "server): each file's path in the repository and its text, to commit to the default branch.")
+    next_step: str | None = Field(default=None, description="What to do with the new workflow now.")
 
 
 class ValidationReport(_View):

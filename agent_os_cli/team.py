@@ -24,7 +24,6 @@ from mcp.server.transport_security import TransportSecuritySettings
 from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os.tokens import TokenStore
-
 from bot.app import Bot, database_health
 from bot.metrics import Metrics
 from bot.pages import pages_router
@@ -33,6 +32,7 @@ from bot.signin import Access, signin_router
 
 if TYPE_CHECKING:
     from agent_os.standards import Embedder
+    from bot.default_branches import GitHubDefaultBranches
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,11 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
     suits solo use and trying it out. `host` is where uvicorn listens: on a loopback
     address the MCP endpoint also checks Host/Origin headers against DNS rebinding.
     """
-    from mcp_server.auth import StoreTokenVerifier
-    from mcp_server.server import build_server
-
     from agent_os.files import WorkingTree
     from agent_os.store import open_store
     from agent_os_cli.pr_sources import NO_FILES, PullRequestSources
+    from mcp_server.auth import StoreTokenVerifier
+    from mcp_server.server import build_server
 
     owns_engine = engine is None
     if engine is None:
@@ -67,6 +66,9 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
     # A borrowed engine reading a working tree (tests of the shared-disk set-up) keeps reading it.
     sources = None if bot is None or isinstance(engine.files, WorkingTree) else \
         PullRequestSources(engine, bot.handlers.github, refresh=bot.handlers.reconcile)
+    if sources is not None:
+        # Each repository's own workflows and standards, from its default branch through GitHub.
+        engine.use_default_branches(default_branches(bot))
     mcp = build_server(project, engine=engine, embedder=embedder, token_verifier=StoreTokenVerifier(tokens),
                        sources=sources,
                        public_url=settings.public_url or f"http://{host}", warm_index=True,
@@ -126,6 +128,17 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
     app.state.mcp = mcp
     app.state.metrics = metrics
     return app
+
+
+def default_branches(bot: Bot) -> GitHubDefaultBranches:
+    """Repositories' default branches read as the App's installation on each (git trees and
+    blobs shared with the PR re-verification's cache)."""
+    from bot.default_branches import GitHubDefaultBranches
+
+    github, outbox = bot.github, bot.outbox
+    return GitHubDefaultBranches(
+        lambda repo: lambda url: github.get_or_none(outbox.installation_for(repo), url),
+        bot.handlers.github.objects)  # type: ignore[attr-defined]  # LiveGitHub's
 
 
 def mcp_transport_security(host: str, public_url: str) -> TransportSecuritySettings | None:

@@ -75,6 +75,15 @@ class ObjectCache:
                 self._trees.popitem(last=False)
 
 
+def tree_entries(data: Any) -> dict[str, Entry]:
+    """The entries of a git tree as the REST API answers it (`GET …/git/trees/{sha}`)."""
+    entries = {}
+    for e in (data or {}).get("tree", []):
+        if isinstance(e, dict) and isinstance(e.get("path"), str) and isinstance(e.get("sha"), str):
+            entries[e["path"]] = Entry(e["path"], str(e.get("type", "blob")), e["sha"], e.get("size"))
+    return entries
+
+
 Get = Callable[[str], Any]
 """GET of a REST path (`/repos/o/r/git/trees/…`) as the installation; None for 404."""
 
@@ -95,13 +104,19 @@ class CommitFiles:
         cached = self.cache.tree(sha)
         if cached is not None:
             return cached
-        data = self._get(f"/repos/{self.repo}/git/trees/{sha}")
-        entries = {}
-        for e in (data or {}).get("tree", []):
-            if isinstance(e, dict) and isinstance(e.get("path"), str) and isinstance(e.get("sha"), str):
-                entries[e["path"]] = Entry(e["path"], str(e.get("type", "blob")), e["sha"], e.get("size"))
+        entries = tree_entries(self._get(f"/repos/{self.repo}/git/trees/{sha}"))
         self.cache.put_tree(sha, entries)
         return entries
+
+    @classmethod
+    def at_ref(cls, get: Get, repo: str, ref: str, cache: ObjectCache) -> CommitFiles | None:
+        """The files at branch `ref` now (None if there is no such branch): one request, for
+        the root tree, which is then known (and kept) by its SHA like any other."""
+        data = get(f"/repos/{repo}/git/trees/{ref}")
+        if not isinstance(data, dict) or not isinstance(data.get("sha"), str):
+            return None
+        cache.put_tree(data["sha"], tree_entries(data))
+        return cls(get, repo, data["sha"], cache)
 
     def entry(self, path: str) -> Entry | None:
         """The tree entry at `path` (None if absent); the root is a tree entry named ''."""

@@ -28,8 +28,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from agent_os import views
-from agent_os.files import WorkingTree
+from agent_os.definitions import NAME, WORKFLOW_FILE
+from agent_os.errors import InputError
+from agent_os.files import PathOutside, WorkingTree, normalise
 from agent_os.project import SPECS_DIR, Project
+from agent_os.registry import REPOSITORY_WORKFLOWS, Registry, WorkflowRoot
 from agent_os.snapshot import Snapshot, checkpoint_paths, read_snapshot
 from agent_os.standards.models import SearchResponse
 
@@ -112,6 +115,27 @@ class TeamServer:
                 "that --server names it; then call the tool again.")
 
 
+def write_into_clone(clone: Path, files: dict[str, str]) -> list[str]:
+    """Write a new workflow's files (paths under `.agent-os/workflows/<name>/`) into the
+    clone; refused, writing nothing, if any path is elsewhere or the folder already exists."""
+    tree = WorkingTree(clone)
+    paths = {normalise(p): text for p, text in files.items()}
+    folders = {"/".join(p.split("/")[:3]) for p in paths}
+    if len(folders) != 1 or not next(iter(folders)).startswith(REPOSITORY_WORKFLOWS + "/") or \
+            any(p.count("/") < 3 for p in paths):
+        raise InputError("The team server sent workflow files outside .agent-os/workflows/<name>/; none were "
+                         "written.", hint="Upgrade agent-os on this machine or the server so they match.")
+    folder = next(iter(folders))
+    if tree.exists(folder):
+        raise InputError(f"{folder} already exists in your clone; nothing was written.",
+                         hint="Choose another name, or edit that workflow's files directly.")
+    for rel, text in paths.items():
+        target = tree.local(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return sorted(p.removeprefix(folder + "/") for p in paths)
+
+
 class RemoteEngine:
     """The engine methods the tools call, answered by the team server."""
 
@@ -119,7 +143,7 @@ class RemoteEngine:
         self.server = server
         self.clone = clone
 
-    def list_workflows(self) -> list[views.WorkflowSummary]:
+    def list_workflows(self, repository: str | None = None) -> list[views.WorkflowSummary]:
         data = self.server.call("list_workflows", {})
         return [views.WorkflowSummary.model_validate(w) for w in data.get("workflows", [])]
 
@@ -164,11 +188,34 @@ class RemoteEngine:
         data = self.server.call("list_sessions", {"status": status} if status else {})
         return [views.SessionSummary.model_validate(s) for s in data.get("sessions", [])]
 
-    def create_workflow(self, name: str, workflow_type: str, phases: list[Any]) -> views.WorkflowSummary:
-        return views.WorkflowSummary.model_validate(self.server.call(
+    def create_workflow(self, name: str, workflow_type: str, phases: list[Any],
+                        repository: str | None = None) -> views.WorkflowSummary:
+        """The server checks the new workflow and answers with its files (it writes no
+        repository's files); the door writes them into the clone, for the agent to commit."""
+        made = views.WorkflowSummary.model_validate(self.server.call(
             "create_workflow", {"name": name, "workflow_type": workflow_type, "phases": phases}))
+        if not made.files:
+            return made
+        written = write_into_clone(self.clone, made.files)
+        folder = f"{REPOSITORY_WORKFLOWS}/{made.name}"
+        return made.model_copy(update={"directory": folder, "next_step": (
+            f"Wrote {len(written)} files into your clone under {folder}/: {', '.join(written)}. Fill in each "
+            f"phase's instructions, then commit and push them (`git add {folder} && git commit -m "
+            f"'Workflow {made.name}' && git push`) and merge them into the default branch: the team server "
+            f"reads workflows from there. validate_workflow('{made.name}') checks the files in your clone "
+            "meanwhile.")})
 
-    def validate_workflow(self, name: str) -> views.ValidationReport:
+    def validate_workflow(self, name: str, repository: str | None = None) -> views.ValidationReport:
+        """A workflow in the clone (not pushed yet) is checked here; any other by the server."""
+        local = WorkingTree(self.clone)
+        folder = f"{REPOSITORY_WORKFLOWS}/{name}"
+        try:
+            here = re.match(NAME, name) is not None and local.is_file(f"{folder}/{WORKFLOW_FILE}")
+        except PathOutside:
+            here = False
+        if here:
+            return Registry(Project(self.clone), [WorkflowRoot(local, REPOSITORY_WORKFLOWS, "repository",
+                                                               Path(REPOSITORY_WORKFLOWS))]).validate(name)
         return views.ValidationReport.model_validate(self.server.call("validate_workflow", {"name": name}))
 
     def link_pull_request(self, session_id: str, repository: str, number: int, *, source: str = "mcp"

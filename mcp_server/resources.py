@@ -6,9 +6,6 @@ absolute path names nothing and reads as "not found", never as a file elsewhere.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from agent_os.engine import Engine
 from agent_os.files import FileMissing, PathOutside, WorkingTree
 from agent_os.project import Project
 from agent_os.registry import Registry
@@ -61,22 +58,13 @@ def describe_workflow(registry: Registry, name: str) -> str:
     return f"Workflow {wf.name} v{wf.version} ({len(wf.phases)} phases): {wf.description}"
 
 
-def read_workflow(engine: Engine, name: str) -> str:
-    """A workflow as one markdown document: its YAML, then every phase's instructions."""
-    directory, source = engine.registry.directory(name)
-    parts = [f"# Workflow {name} ({source})", "", "```yaml",
-             (directory / "workflow.yaml").read_text(encoding="utf-8").rstrip(), "```"]
-    for sub in ("phases", "tasks"):
-        folder = directory / sub
-        if not folder.is_dir():
-            continue
-        for md in sorted(folder.glob("*.md")):
-            parts += ["", f"## {sub}/{md.name}", "", _read(md).rstrip()]
+def read_workflow(registry: Registry, name: str) -> str:
+    """A workflow as one markdown document: its YAML, then every phase's and task's instructions
+    (from disk, or from the repository's default branch for a repository's own workflow)."""
+    _, source = registry.directory(name)
+    files = registry.files(name)
+    parts = [f"# Workflow {name} ({source})", "", "```yaml", files.get("workflow.yaml", "").rstrip(), "```"]
+    for rel in sorted(files):
+        if rel.split("/", 1)[0] in ("phases", "tasks") and rel.endswith(".md") and rel.count("/") == 1:
+            parts += ["", f"## {rel}", "", files[rel].rstrip()]
     return "\n".join(parts) + "\n"
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return f"(unreadable: {exc})"

@@ -53,3 +53,14 @@ def start_repository(repository: str | None) -> str | None:
                       hint="Start it through the door in a clone of that repository (`agent-os mcp --server URL`).")
     require(repository, "the repository of this clone")
     return repository
+
+
+def call_repository(repository: str | None) -> str | None:
+    """The repository a call is about, for its workflows and standards: the door's (if the
+    token may act there), else the token's only repository, else none (shipped only)."""
+    allowed = limits()
+    if repository:
+        require(repository, "the repository of this clone")
+        return repository
+    concrete = [r for r in allowed or [] if not r.endswith("/*")]
+    return concrete[0] if allowed is not None and len(allowed) == 1 and concrete else None

@@ -27,16 +27,22 @@ from agent_os.engine import Engine
 from agent_os.errors import AgentOSError, EvidenceRejected
 from agent_os.project import Project
 from agent_os.registry import Registry
-from agent_os.tokens import repository_allowed
 from agent_os.standards.models import SearchResponse
+from agent_os.tokens import repository_allowed
 
+from . import scope
 from .backend import Backend
 from .errors import refusals_as_tool_errors
 from .models import SessionList, WorkflowList
 from .prompts import register_prompts
-from . import scope
-from .resources import describe_standard, describe_workflow, list_standards, read_standard, read_workflow
-from .sources import Sources, request_meta
+from .resources import (
+    describe_standard,
+    describe_workflow,
+    list_standards,
+    read_standard,
+    read_workflow,
+)
+from .sources import META_REPOSITORY, Sources, request_meta
 from .summaries import summarised
 
 if TYPE_CHECKING:
@@ -140,6 +146,12 @@ class _Server(MCPServer):
         return await super().list_tools()
 
 
+def repository_of(ctx: Context) -> str | None:
+    """The repository a call is about (the door's clone, or a token's only one), for the
+    workflows and standards it sees; None: the shipped ones and the server's own."""
+    return scope.call_repository(request_meta(ctx).get(META_REPOSITORY))
+
+
 def report_progress(ctx: Context, done: int, total: int, message: str) -> None:
     """Send a progress notification from a sync tool (it runs in a worker thread)."""
     import anyio.from_thread
@@ -179,14 +191,14 @@ def _register_tools(server: MCPServer, backend: Backend,
         return response
 
     @tool(READ_ONLY)
-    def list_workflows() -> WorkflowList:
+    def list_workflows(ctx: Context) -> WorkflowList:
         """List the workflows you can start, with their phases.
 
         Use it when the person asks for work you have no workflow name for yet. The
         shipped ones: spec_creation_v1 (turn a feature request into a reviewed spec) and
         spec_execution_v1 (implement an approved spec phase by phase).
         """
-        return WorkflowList(workflows=backend.engine.list_workflows())
+        return WorkflowList(workflows=backend.engine.list_workflows(repository=repository_of(ctx)))
 
     @tool(WRITES)
     def start_workflow(workflow_type: str, target_file: str, ctx: Context) -> views.StartResult:
@@ -267,24 +279,27 @@ def _register_tools(server: MCPServer, backend: Backend,
                                      if allowed is None or repository_allowed(allowed, s.repository)])
 
     @tool(WRITES)
-    def create_workflow(name: str, workflow_type: str, phases: list[str | dict[str, Any]]) -> views.WorkflowSummary:
+    def create_workflow(name: str, workflow_type: str, phases: list[str | dict[str, Any]],
+                        ctx: Context) -> views.WorkflowSummary:
         """Create a new workflow definition in this project (.agent-os/workflows/<name>/).
 
         Use it only when the person asks for a repeatable process no listed workflow covers.
         name: lowercase with a version suffix, e.g. "bugfix_v1". workflow_type: "new_spec"
         or "existing_spec" (what target_file names when it is started). phases: titles, or
         objects {title, id, evidence: {field: {type, ...}}, gate: bool}. Run
-        validate_workflow afterwards.
+        validate_workflow afterwards. On a team server the files come back in the answer (files,
+        next_step): they are written into your clone, and take effect once pushed to the
+        default branch.
         """
-        return backend.engine.create_workflow(name, workflow_type, phases)
+        return backend.engine.create_workflow(name, workflow_type, phases, repository=repository_of(ctx))
 
     @tool(READ_ONLY)
-    def validate_workflow(name: str) -> views.ValidationReport:
+    def validate_workflow(name: str, ctx: Context) -> views.ValidationReport:
         """Check a workflow definition by name (or directory) and list every problem.
 
         Use it after create_workflow, or when a workflow will not start.
         """
-        return backend.engine.validate_workflow(name)
+        return backend.engine.validate_workflow(name, repository=repository_of(ctx))
 
     @tool(WRITES)
     def link_pull_request(session_id: str, repository: str, number: int) -> views.PullRequestView:
@@ -328,13 +343,16 @@ def _register_resources(server: MCPServer, backend: Backend) -> None:
             raise ResourceNotFoundError(f"No standards document {path!r}; read standards://index for the list.")
         return text
 
-    @server.resource("workflow://{name}", name="workflow", mime_type="text/markdown",
-                     description="A workflow definition: its YAML and every phase's instructions.")
-    def workflow(name: str) -> str:
+    def workflow_text(name: str, repository: str | None = None) -> str:
         try:
-            return read_workflow(backend.engine, name)
+            return read_workflow(backend.engine.registry_for(repository), name)
         except AgentOSError as exc:
             raise ResourceNotFoundError(str(exc)) from None
+
+    @server.resource("workflow://{name}", name="workflow", mime_type="text/markdown",
+                     description="A workflow definition: its YAML and every phase's instructions.")
+    def workflow(name: str, ctx: Context) -> str:
+        return workflow_text(name, repository_of(ctx))
 
     @server.resource("standards://index", name="standards-index", mime_type="text/markdown",
                      description="Every standards document, with its resource URI.")
@@ -346,6 +364,9 @@ def _register_resources(server: MCPServer, backend: Backend) -> None:
     @server.resource("workflow://index", name="workflows-index", mime_type="text/markdown",
                      description="Every workflow this project can start, with its resource URI.")
     def workflows_index() -> str:
+        # A static resource gets no request context (the SDK's rule): the shipped workflows and
+        # the server's own; a repository's own are read by name (workflow://NAME) or listed
+        # with list_workflows.
         lines = ["# Workflows", ""]
         for w in backend.engine.list_workflows():
             lines.append(f"- [{w.name}](workflow://{w.name}) v{w.version} ({w.source}): {w.description}")
@@ -359,5 +380,5 @@ def _register_resources(server: MCPServer, backend: Backend) -> None:
     registry = Registry(project)
     for name in registry.names():
         server.add_resource(FunctionResource.from_function(
-            fn=functools.partial(workflow, name), uri=f"workflow://{name}", name=name, mime_type="text/markdown",
+            fn=functools.partial(workflow_text, name), uri=f"workflow://{name}", name=name, mime_type="text/markdown",
             description=describe_workflow(registry, name)))
