@@ -25,6 +25,7 @@ from pydantic import (
 from . import files as filesource
 from .errors import NotFoundError, WorkflowDefinitionError
 from .rule_definitions import Rule, field_problems, file_problems, valid_pattern
+from .yamlload import load_yaml
 
 WORKFLOW_FILE = "workflow.yaml"
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -330,7 +331,7 @@ def load_workflow_from(source: filesource.FileSource, folder: str, *, directory:
             hint=f"A workflow directory holds a {WORKFLOW_FILE} and its markdown instructions.",
         )
     try:
-        data = yaml.safe_load(source.read_text(yaml_path))
+        data = load_yaml(source.read_text(yaml_path))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise WorkflowDefinitionError(f"{path} is not valid YAML.", [f"{path}: {exc}"]) from exc
     except filesource.FileMissing as exc:  # too large to read, say

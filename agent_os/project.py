@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .db import is_url
 from .errors import InputError
 from .resources import shipped_standards_dir, shipped_workflows_dir
+from .yamlload import load_yaml
 
 AGENT_OS_DIR = ".agent-os"
 SPECS_DIR = f"{AGENT_OS_DIR}/specs"
@@ -59,7 +60,7 @@ class ProjectConfig(BaseModel):
 def parse_config(text: str, *, source: str = CONFIG_FILE) -> ProjectConfig:
     """Parse config YAML text (from disk, or from a PR's base branch) into a ProjectConfig."""
     try:
-        data = yaml.safe_load(text) or {}
+        data = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise InputError(f"{source} is not valid YAML: {exc}", hint="Fix the file and retry.") from exc
     if not isinstance(data, dict):

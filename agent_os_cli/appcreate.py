@@ -25,7 +25,6 @@ import yaml
 
 from agent_os.errors import InputError
 from agent_os.project import AGENT_OS_DIR
-from bot.signin import web_url
 
 ENV_FILE = "app.env"
 KEY_FILE = "app.pem"
@@ -47,6 +46,9 @@ def build_manifest(app_yml: Path, public_url: str, redirect_url: str) -> dict[st
 
 def new_app_url(github_url: str, org: str | None, state: str) -> str:
     """Where the browser posts the manifest: the person's or the organisation's new-App page."""
+    # Imported here: bot.signin brings FastAPI, which every other command would pay for at start.
+    from bot.signin import web_url
+
     where = f"/organizations/{org}/settings/apps/new" if org else "/settings/apps/new"
     return f"{web_url(github_url)}{where}?state={state}"
 

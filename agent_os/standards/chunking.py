@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from .. import markdown
+from ..yamlload import load_yaml
 from .models import Chunk, ParsedDocument
 
 DEFAULT_MAX_TOKENS = 200
@@ -50,7 +51,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], int]:
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
             try:
-                data = yaml.safe_load("\n".join(lines[1:i])) or {}
+                data = load_yaml("\n".join(lines[1:i])) or {}
             except yaml.YAMLError:
                 data = {}
             return (data if isinstance(data, dict) else {}), i + 1
