@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent_os.engine import Engine
 from agent_os.project import Project
+from agent_os.standards.scan import Root
 
 from .sources import Sources
 
@@ -23,6 +25,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HANDSHAKE_GRACE_S = 2.0
+SEARCH_MAX_AGE = 60.0
+"""A search uses what was learnt of a repository's default branch in the last minute."""
+
+
+def repository_index_path(project: Project, repository: str) -> Path:
+    """Where a team server keeps the index of one repository's standards: beside its own index."""
+    base = project.index_path
+    folder = base.with_name(f"{base.stem}-repositories")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / (repository.replace("/", "+").lower() + ".db")
 
 
 class Backend:
@@ -49,6 +61,7 @@ class Backend:
         self.handshake = threading.Event()
         """Set once the client has listed the tools; background loading starts then."""
         self._warming: StandardsIndex | None = None  # the index a background sync holds
+        self._repo_indexes: dict[str, StandardsIndex] = {}  # a team server's, by repository
 
     @property
     def engine(self) -> Engine:
@@ -70,6 +83,32 @@ class Backend:
 
             self._index = StandardsIndex.open(self.project, self.embedder)
         return self._index
+
+    def index_for(self, repository: str | None) -> StandardsIndex:
+        """The index a search of `repository` reads: on a team server, the shipped standards
+        plus that repository's own (its default branch's `.agent-os/standards/`), one index
+        file per repository, synced to each new version of them (only changed documents are
+        re-read, only new passages embedded); otherwise the project's index."""
+        libraries = getattr(self.engine, "libraries", None)
+        if not repository or libraries is None:
+            return self.index
+        own = libraries.standards(repository, max_age=SEARCH_MAX_AGE)
+        with self._lock:
+            base = self._open_index()
+            index = self._repo_indexes.get(repository.lower())
+            if index is None:
+                from agent_os.standards import StandardsIndex
+
+                index = StandardsIndex(repository_index_path(self.project, repository), [], self.embedder)
+                self._repo_indexes[repository.lower()] = index
+        roots = [r for r in base.roots if r.label == "shipped"]
+        index.roots = [*roots, Root("repository", Path(f"{repository}:.agent-os/standards"), own.documents)]
+        return index
+
+    def repository_indexes(self) -> dict[str, StandardsIndex]:
+        """The per-repository indexes opened so far, by repository (lower case)."""
+        with self._lock:
+            return dict(self._repo_indexes)
 
     @property
     def embedder(self) -> Embedder:
@@ -128,6 +167,10 @@ class Backend:
                     # stale): closing it here would stall the server's exit until then.
                     # The warm-up thread closes it when its sync ends.
                     index = None
+        with self._lock:
+            repo_indexes, self._repo_indexes = list(self._repo_indexes.values()), {}
+        for each in repo_indexes:
+            each.close()
         if self._owns_engine and engine is not None:
             engine.close()
         if self._owns_index and index is not None:

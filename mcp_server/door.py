@@ -264,6 +264,10 @@ class DoorBackend:
         self.sources = _FromTheDoor()
         self.handshake = threading.Event()
 
+    def index_for(self, repository: str | None) -> RemoteIndex:
+        """The server's index: it knows the repository from the door's `_meta`."""
+        return self.index
+
     def start_background_work(self, *, build_index: bool = False) -> None:
         """Nothing to warm: the server holds the model and the index."""
 

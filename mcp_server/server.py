@@ -27,6 +27,7 @@ from agent_os.engine import Engine
 from agent_os.errors import AgentOSError, EvidenceRejected
 from agent_os.project import Project
 from agent_os.registry import Registry
+from agent_os.repo_library import RepositoryUnavailable
 from agent_os.standards.models import SearchResponse
 from agent_os.tokens import repository_allowed
 
@@ -182,8 +183,15 @@ def _register_tools(server: MCPServer, backend: Backend,
         being built the answer comes at once from keywords, with partial=true: search
         again shortly for complete results.
         """
-        response = backend.index.search(query, n_results=n_results, wait=False)
-        build_status = getattr(backend.index, "build_status", None)  # a team door's has none
+        notices: list[str] = []
+        try:
+            index = backend.index_for(repository_of(ctx))
+        except RepositoryUnavailable as exc:  # GitHub unreachable: the shipped standards still answer
+            index, notices = backend.index, [f"{exc.message} Searched the shipped standards only."]
+        response = index.search(query, n_results=n_results, wait=False)
+        if notices:
+            response = response.model_copy(update={"notices": [*response.notices, *notices]})
+        build_status = getattr(index, "build_status", None)  # a team door's has none
         if response.partial and build_status is not None:
             status = build_status()
             report_progress(ctx, status.embedded, status.chunks,

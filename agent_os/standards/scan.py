@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,10 +20,15 @@ SKIPPED_NAMES = frozenset({"readme.md"})
 
 @dataclass(frozen=True)
 class Root:
-    """A directory of standards and the short label results cite it by."""
+    """A directory of standards and the short label results cite it by.
+
+    With `documents` (path -> bytes) the root is those documents, not a folder: a
+    repository's own standards read through GitHub on a team server, never from its disk.
+    """
 
     label: str
     path: Path
+    documents: Mapping[str, bytes] | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -50,9 +57,18 @@ def scan(roots: list[Root]) -> list[FoundFile]:
     """
     found: list[FoundFile] = []
     for root in roots:
-        if root.path.is_dir():
+        if root.documents is not None:
+            # No stat to compare: a stamp of the content stands for the mtime.
+            found += [FoundFile(root, rel, content_stamp(data), len(data)) for rel, data in
+                      sorted(root.documents.items())]
+        elif root.path.is_dir():
             _walk(root, str(root.path), "", found)
     return found
+
+
+def content_stamp(data: bytes) -> int:
+    """A number that changes when `data` does (stands for a file's mtime in a fingerprint)."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=7).digest(), "big")
 
 
 def _walk(root: Root, directory: str, prefix: str, found: list[FoundFile]) -> None:

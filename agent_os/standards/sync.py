@@ -53,7 +53,7 @@ class _Changed:
 def read_file(f: FoundFile, texts: dict[tuple[str, str], str]) -> tuple[str, str, str | None]:
     """(status, note, content hash) of one file; its text goes into `texts`."""
     try:
-        data = f.abs_path.read_bytes()
+        data = f.root.documents[f.rel_path] if f.root.documents is not None else f.abs_path.read_bytes()
     except OSError as exc:
         return "skipped", f"cannot be read ({exc.strerror or exc})", None
     digest = sha(data)

@@ -12,9 +12,11 @@ from typing import Any
 
 import anyio
 import yaml
+from botkit import wait_until
 from mcp import Client
 
 from agent_os.project import Project
+from agent_os_cli.demo import demo_evidence, write_demo_project
 from mcp_server.door import build_door
 
 from .topology import git, team
@@ -135,3 +137,57 @@ def test_create_workflow_on_the_team_server_hands_the_files_to_the_clone(tmp_pat
             ("start_workflow", {"workflow_type": "triage_v1", "target_file": "flaky tests"}))
         assert again.is_error and "already exists" in text(again)
         assert not started.is_error, text(started)
+
+
+def test_each_repository_searches_the_shipped_standards_and_its_own(tmp_path, credentials, monkeypatch):
+    import mcp_server.backend
+
+    monkeypatch.setattr(mcp_server.backend, "SEARCH_MAX_AGE", 0.0)  # every search asks where main is
+    with team(tmp_path, credentials, [REPO, OTHER]) as (t, app):
+        t.gh.set_files(REPO, {".agent-os/standards/payments/idempotency.md":
+                              "# Idempotency keys\n\nEvery zorblax webhook handler stores an idempotency key "
+                              "and ignores a retry it has already processed.\n"})
+        t.gh.set_files(OTHER, {".agent-os/standards/billing/rounding.md":
+                               "# Rounding invoices\n\nInvoices round half to even, per zorblax line.\n"})
+        web, bill = Door(t, t.clone(REPO, "web")), Door(t, t.clone(OTHER, "bill"))
+        query = {"query": "zorblax webhook idempotency key retry", "n_results": 5}
+        (mine,) = web.calls(("search_standards", query))
+        (theirs,) = bill.calls(("search_standards", query))
+        mine_paths = [r["path"] for r in mine.structured_content["results"]]
+        theirs_paths = [r["path"] for r in theirs.structured_content["results"]]
+        assert "payments/idempotency.md" in mine_paths  # at once: keyword-first while it embeds
+        assert "billing/rounding.md" not in mine_paths and "payments/idempotency.md" not in theirs_paths
+        assert any(not p.startswith(("payments/", "billing/")) for p in mine_paths)  # the shipped library too
+        # Evidence may cite the repository's own standards, and only its own.
+        for door, accepted in ((web, True), (bill, False)):
+            write_demo_project(door.clone)
+            (started,) = door.calls(("start_workflow", {"workflow_type": "spec_creation_v1", "target_file": "pay"}))
+            sid, spec_dir = (started.structured_content["session"][k] for k in ("session_id", "spec_dir"))
+            (door.clone / spec_dir).mkdir(parents=True)
+            evidence = demo_evidence(0)
+            evidence["standards_consulted"].append("payments/idempotency.md")
+            (done,) = door.calls(("complete_phase", {"session_id": sid, "phase": 0, "evidence": evidence}))
+            assert done.is_error is not accepted, text(done)
+            if not accepted:
+                assert "payments/idempotency.md" in text(done)
+        # A change pushed to the default branch is searched by the next search after the
+        # repository's index finished embedding (a search during a build answers at once from
+        # what is indexed, marked partial).
+        index = app.state.mcp.backend.repository_indexes()[REPO]
+        wait_until(lambda: not index.build_status().building, timeout=60, what="the repository's index")
+        (mine,) = web.calls(("search_standards", query))
+        assert mine.structured_content["results"][0]["path"] == "payments/idempotency.md"
+        main = t.clone(REPO, "main-clone", branch="edit")
+        (main / ".agent-os/standards/payments/refunds.md").write_text(
+            "# Refunds\n\nA zorblax refund is issued once, keyed by the original charge.\n")
+        git(main, "add", "-A")
+        git(main, "commit", "--quiet", "-m", "Refund standard")
+        git(main, "push", "--quiet", "origin", "HEAD:main")
+        refund = ("search_standards", {"query": "zorblax refund original charge", "n_results": 5})
+        (first,) = web.calls(refund)  # at once, from the keywords while the new passage embeds
+        assert "payments/refunds.md" in [r["path"] for r in first.structured_content["results"]]
+        wait_until(lambda: not index.build_status().building, timeout=60, what="the repository's index")
+        (after,) = web.calls(refund)
+        assert after.structured_content["results"][0]["path"] == "payments/refunds.md"
+        assert not after.structured_content["partial"]
+    assert not any((tmp_path / "server").iterdir())
