@@ -46,6 +46,8 @@ def mcp_command(
     into their configuration. The embedding model loads in the background, so the
     handshake is immediate and the first search waits for the model if it must.
     """
+    if not server:
+        _start_loading_the_model()
     from mcp_server.server import build_server
 
     quiet_library_logs()
@@ -77,6 +79,24 @@ def mcp_command(
     err_console.print(f"MCP server on {public_url}/mcp (project {escape(str(proj.root))})"
                       + ("" if verifier else " [yellow]without auth[/]"), highlight=False)
     uvicorn.run(asgi, host=host, port=port, log_level="warning")
+
+
+def _start_loading_the_model() -> None:
+    """Start loading the embedding model now, while the MCP SDK imports, if that is cheap.
+
+    The first search needs the model; importing the SDK and building the server take the
+    first second or two of a spawn, and ONNX Runtime builds its session in C++ meanwhile.
+    torch is left for later: importing it holds the GIL for seconds (the server starts it
+    once the client has listed the tools).
+    """
+    from agent_os.standards import default_embedder
+
+    try:
+        embedder = default_embedder()
+    except InputError:
+        return  # a bad AGENT_OS_EMBEDDER: the first search says so, with the choices
+    if getattr(embedder, "quick_to_load", False):
+        embedder.start_loading()  # type: ignore[attr-defined]
 
 
 @contextmanager

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agent_os.standards.models import MAX_RESULTS
 from . import app
@@ -96,6 +95,8 @@ def index(
     Only files that changed since the last run are read, and only passages whose text
     changed are embedded again. Files that are not UTF-8 are skipped with a warning.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     idx = _open(project, standards, index_file)
     try:
         with Progress(

