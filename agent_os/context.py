@@ -58,9 +58,12 @@ class Context:
     def standards_for(self, repository: str | None) -> StandardsLookup | None:
         """Which standards documents a session of `repository` may cite."""
         if repository and self.libraries is not None:
-            from .repo_library import CombinedStandards
+            from .repo_library import CombinedStandards, RepositoryUnavailable
 
-            return CombinedStandards(self.standards, self.libraries.standards(repository, max_age=60.0))
+            try:
+                return CombinedStandards(self.standards, self.libraries.standards(repository, max_age=60.0))
+            except RepositoryUnavailable as exc:  # a checkpoint does not wait on GitHub: shipped ones only
+                log.warning("%s; standards cited are checked against the shipped library only", exc.message)
         return self.standards
 
     def subscribe(self, callback: Listener, *, in_transaction: bool = False) -> None:

@@ -343,13 +343,24 @@ def _register_tools(server: MCPServer, backend: Backend,
 def _register_resources(server: MCPServer, backend: Backend) -> None:
     project = backend.project
 
-    @server.resource("standards://{+path}", name="standard", mime_type="text/markdown",
-                     description="A standards document by its path, e.g. standards://security/rate-limiting.md")
-    def standard(path: str) -> str:
+    def standard_text(path: str, repository: str | None = None) -> str:
+        libraries = backend.engine.libraries
+        if repository and libraries is not None:  # the repository's own override the shipped ones
+            try:
+                own = libraries.standards(repository, max_age=60.0).documents.get(path)
+            except AgentOSError:
+                own = None
+            if own is not None:
+                return own.decode("utf-8", errors="replace")
         text = read_standard(project, path)
         if text is None:
             raise ResourceNotFoundError(f"No standards document {path!r}; read standards://index for the list.")
         return text
+
+    @server.resource("standards://{+path}", name="standard", mime_type="text/markdown",
+                     description="A standards document by its path, e.g. standards://security/rate-limiting.md")
+    def standard(path: str, ctx: Context) -> str:
+        return standard_text(path, repository_of(ctx))
 
     def workflow_text(name: str, repository: str | None = None) -> str:
         try:
@@ -383,7 +394,7 @@ def _register_resources(server: MCPServer, backend: Backend) -> None:
     # Concrete entries so resources/list shows each document; reads stay live.
     for rel in list_standards(project):
         server.add_resource(FunctionResource.from_function(
-            fn=functools.partial(standard, rel), uri=f"standards://{rel}", name=rel, mime_type="text/markdown",
+            fn=functools.partial(standard_text, rel), uri=f"standards://{rel}", name=rel, mime_type="text/markdown",
             description=describe_standard(project, rel)))
     registry = Registry(project)
     for name in registry.names():

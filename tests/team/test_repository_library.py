@@ -191,3 +191,48 @@ def test_each_repository_searches_the_shipped_standards_and_its_own(tmp_path, cr
         assert after.structured_content["results"][0]["path"] == "payments/refunds.md"
         assert not after.structured_content["partial"]
     assert not any((tmp_path / "server").iterdir())
+
+
+def test_a_repository_the_app_cannot_read_is_refused_with_what_to_do(tmp_path, credentials):
+    with team(tmp_path, credentials, [REPO]) as (t, _app):
+        clone = t.clone(REPO, "web")
+
+        async def go() -> list[Any]:
+            door = build_door(Project.open(clone), t.url, t.token, repository="acme/nowhere")
+            async with Client(door) as c:
+                return [await c.call_tool("list_workflows", {}),
+                        await c.call_tool("search_standards", {"query": "rate limiting"})]
+
+        listed, searched = anyio.run(go)
+        assert listed.is_error and "acme/nowhere" in text(listed) and "GitHub App" in text(listed)
+        assert not searched.is_error and searched.structured_content["results"]
+        assert any("shipped standards only" in n for n in searched.structured_content["notices"])
+
+
+def test_an_agent_on_mcp_reads_its_repositorys_workflows_and_standards_as_resources(tmp_path, credentials):
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    from agent_os.tokens import TokenStore
+
+    with team(tmp_path, credentials, [REPO, OTHER]) as (t, _app):
+        t.gh.set_files(REPO, {**workflow_files("bugfix_v1"),
+                              ".agent-os/standards/payments/idempotency.md": "# Idempotency keys\n\nStore them.\n"})
+        _, limited = TokenStore(t.engine.db).create("web agent", [REPO])
+        _, other = TokenStore(t.engine.db).create("billing agent", [OTHER])
+
+        async def read(token: str) -> list[str]:
+            http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+            out = []
+            async with http, Client(streamable_http_client(t.url + "/mcp", http_client=http)) as c:
+                for uri in ("workflow://bugfix_v1", "standards://payments/idempotency.md"):
+                    try:
+                        out.append((await c.read_resource(uri)).contents[0].text)
+                    except Exception as exc:  # noqa: BLE001 - the SDK raises an MCP error for "not found"
+                        out.append(f"error: {exc}")
+            return out
+
+        workflow, standard = anyio.run(read, limited)
+        assert "# Workflow bugfix_v1 (repository)" in workflow and "Write a failing test" in workflow
+        assert standard.startswith("# Idempotency keys")
+        assert all(r.startswith("error:") for r in anyio.run(read, other))
