@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -11,13 +12,31 @@ import pytest
 # double: no model loads outside the tests marked `model`, which ask for a backend by name.
 os.environ["AGENT_OS_EMBEDDER"] = "fake"
 
-# Every stand-in the run starts, in this process or a child, appends what it exchanged to one
-# file, so the conformance test validates the whole run's traffic instead of re-running suites.
-if "STANDIN_RECORD" not in os.environ:
-    os.environ["STANDIN_RECORD"] = os.path.join(tempfile.mkdtemp(prefix="standin-traffic-"),
-                                                "traffic.jsonl")
+# Every stand-in the run starts, in this process or a child, appends what it exchanged to a
+# file in one folder for the whole run, so the conformance test validates the whole run's
+# traffic instead of re-running suites. One file per test process ("main", or the xdist
+# worker's id): parallel workers never append to the same file. The folder is made once, in
+# the first process (an xdist controller's workers inherit its environment).
+TRAFFIC = Path(os.environ.setdefault("STANDIN_TRAFFIC", tempfile.mkdtemp(prefix="standin-traffic-")))
+os.environ["STANDIN_RECORD"] = str(TRAFFIC / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.jsonl")
 
 CONFORMANCE = "test_bot_and_stand_in_traffic_matches_githubs_description"
+
+
+def pytest_xdist_auto_num_workers(config):
+    """How many worker processes `-n auto` (the addopts in pyproject.toml) starts: four for a
+    run of folders or the whole suite, whose tests mostly wait on servers and processes, so
+    four keep two cores busy; none (one process, no worker start-up) when every argument
+    names a file or a test, or output is not captured (-s: workers' output is not shown).
+    PYTEST_XDIST_AUTO_NUM_WORKERS, or -n N, decides instead when given."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    if config.getoption("capture") == "no":
+        return 0
+    named = [a.split("::")[0] for a in config.args]
+    if named and all(a.endswith(".py") for a in named):
+        return 0
+    return 4
 
 
 def pytest_configure(config):
@@ -30,9 +49,24 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The conformance test goes last: by then every stand-in of the run has written its traffic."""
+    """The conformance test goes last: by then every stand-in of the run has written its traffic
+    (in parallel runs, its own worker's; it waits for the other workers' `.done` marks)."""
     last = [item for item in items if item.name == CONFORMANCE]
     items[:] = [item for item in items if item.name != CONFORMANCE] + last
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist's controller tells each worker how it hands tests out (the conformance test's
+    wait for the other workers is right only when each worker gets them in collection order)."""
+    node.workerinput["dist"] = node.config.option.dist
+
+
+def pytest_sessionfinish(session):
+    """An xdist worker marks its traffic file complete: all its tests and fixtures are done."""
+    worker = getattr(session.config, "workerinput", {}).get("workerid")
+    if worker:
+        (TRAFFIC / f"{worker}.done").write_text("done\n", encoding="utf-8")
 
 from standin import AppCredentials, make_app_credentials
 

@@ -64,10 +64,18 @@ def _server_user() -> str | None:
             continue
     made = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
                            SYSTEM_USER], capture_output=True, text=True)
-    if made.returncode != 0:
+    if made.returncode != 0 and not _exists(SYSTEM_USER):  # not made by a parallel test worker either
         raise Unavailable(f"cannot create the system user {SYSTEM_USER} to run PostgreSQL as: "
                           f"{made.stderr.strip()}")
     return SYSTEM_USER
+
+
+def _exists(user: str) -> bool:
+    try:
+        pwd.getpwnam(user)
+        return True
+    except KeyError:
+        return False
 
 
 @dataclass

@@ -4,6 +4,7 @@ read-only commands that leave an uninitialised folder as it was."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -29,9 +30,15 @@ def agent_os(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, timeout=120)
 
 
+@functools.cache
+def _command():  # noqa: ANN202 - a click command
+    # Built once, as `agent-os` builds it once per process: building walks every command.
+    return command()
+
+
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """The real command in this process: (exit code, stdout, stderr)."""
-    code = command().main(list(args), prog_name="agent-os", standalone_mode=False)
+    code = _command().main(list(args), prog_name="agent-os", standalone_mode=False)
     out = capsys.readouterr()
     return code or 0, out.out, out.err
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,8 +85,9 @@ class McpDoor:
 class Workspace:
     """The project under attack, its engine (for honest set-up and for reading state)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, honest_sessions: tuple[Path, dict[tuple[str, int], str]]) -> None:
         self.root = root
+        self.honest_sessions = honest_sessions
         root.mkdir(parents=True, exist_ok=True)
         write_demo_project(root)
         for rel, n in TEST_FILES.items():
@@ -125,11 +127,35 @@ class Workspace:
             tasks.write_text(first.replace("- [ ]", "- [x]") + "## Phase 2:" + rest, encoding="utf-8")
         return sid
 
+    def at(self, workflow: str, phase: int) -> str:
+        """A session on `workflow` brought honestly to `phase` (creation_at or execution_at),
+        copied from the one this test process brought there first: the honest phases before
+        the one under attack cost more than the attack, and every forgery on a phase needs
+        the same start. The copy is this workspace's own (files and database), as if made here."""
+        folder, made = self.honest_sessions
+        template = folder / f"{workflow}-{phase}"
+        if (workflow, phase) not in made:
+            honest = Workspace(template, self.honest_sessions)
+            made[workflow, phase] = (honest.creation_at(phase) if workflow == "spec_creation_v1"
+                                     else honest.execution_at(phase))
+            honest.engine.close()
+        self.engine.close()
+        shutil.rmtree(self.root)
+        shutil.copytree(template, self.root, symlinks=True)
+        self.engine = Engine.open(Project.open(self.root))
+        return made[workflow, phase]
+
     def snapshot(self, sid: str) -> tuple[Any, ...]:
         """Everything a refused submission must leave as it was."""
         state = self.engine.state(sid)
         return (state.status, state.current_phase, [(p.number, p.state, p.title) for p in state.phases],
                 len([e for e in self.engine.events(sid) if e.kind in ("evidence_accepted", "phase_completed")]))
+
+
+@pytest.fixture(scope="session")
+def honest_sessions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[tuple[str, int], str]]:
+    """Where Workspace.at keeps its honest sessions, and their ids by (workflow, phase)."""
+    return tmp_path_factory.mktemp("honest-sessions"), {}
 
 
 @pytest.fixture
@@ -138,11 +164,11 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Workspace]:
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, honest_sessions) -> AsyncIterator[Workspace]:
     monkeypatch.delenv("AGENT_OS_DB", raising=False)
     # The project's own pytest runs need none of this environment's plugins (faster start).
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    ws = Workspace(tmp_path / "project")
+    ws = Workspace(tmp_path / "project", honest_sessions)
     yield ws
     ws.engine.close()
 

@@ -239,7 +239,7 @@ def test_the_suite_covers_every_class_on_both_workflows():
 @pytest.mark.parametrize("forgery", FORGERIES, ids=lambda f: f.name)
 async def test_forgery_is_refused_with_its_reason_and_nothing_changes(forgery: Forgery, workspace: Workspace, door):
     ws = workspace
-    sid = ws.creation_at(forgery.phase) if forgery.workflow == "spec_creation_v1" else ws.execution_at(forgery.phase)
+    sid = ws.at(forgery.workflow, forgery.phase)
     evidence = forgery.setup(ws, sid)
     before = ws.snapshot(sid)
     attempt = await door.complete(sid, forgery.phase, evidence)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,13 +58,35 @@ def _whole_run(request) -> bool:
             and all(a in (ROOT, ROOT / "tests") for a in args))
 
 
-def _traffic(request, tmp_path) -> Path:
+def _other_workers_done(traffic: Path, dist: str, timeout: float = 1200) -> None:
+    """In a parallel (xdist) run, wait until every other worker has finished all its tests
+    (tests/conftest.py marks each worker's traffic file done at its session's end)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return  # one process: this test is its last, everything before it has written
+    # Only these hand tests out in collection order, so this test is its worker's last.
+    assert dist in ("load", "worksteal"), f"run the whole suite with --dist load, not --dist {dist}"
+    others = int(os.environ["PYTEST_XDIST_WORKER_COUNT"]) - 1
+    deadline = time.monotonic() + timeout
+    while len(list(traffic.glob("*.done"))) < others:
+        assert time.monotonic() < deadline, (
+            f"only {len(list(traffic.glob('*.done')))} of the {others} other test workers finished "
+            f"within {timeout:.0f} s; their traffic is not complete")
+        time.sleep(0.1)
+
+
+def _traffic(request, tmp_path) -> list[Path]:
     """This run's recorded traffic, or (run alone) that of a fresh run of the two suites."""
     if _whole_run(request):
-        return Path(os.environ["STANDIN_RECORD"])
-    record = tmp_path / "traffic.jsonl"
-    env = {**os.environ, "STANDIN_RECORD": str(record),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        traffic = Path(os.environ["STANDIN_TRAFFIC"])
+        _other_workers_done(traffic, getattr(request.config, "workerinput", {}).get("dist", "no"))
+        return sorted(traffic.glob("*.jsonl"))
+    traffic = tmp_path / "traffic"
+    traffic.mkdir()
+    # The inner run is a run of its own: its own traffic folder, its own plugins and workers.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PYTEST_XDIST_") and k not in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "STANDIN_RECORD")}
+    env.update({"STANDIN_TRAFFIC": str(traffic),
+                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])})
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
          "-m", "not model and not browser", "tests/bot", "tests/standin_tests",
@@ -71,16 +94,17 @@ def _traffic(request, tmp_path) -> Path:
         cwd=ROOT, env=env, capture_output=True, text=True,
     )
     assert run.returncode == 0, run.stdout[-3000:]
-    return record
+    return sorted(traffic.glob("*.jsonl"))
 
 
 @pytest.mark.timeout(1500)
 def test_bot_and_stand_in_traffic_matches_githubs_description(request, tmp_path):
-    record = _traffic(request, tmp_path)
+    records = _traffic(request, tmp_path)
+    assert records, "no stand-in recorded its traffic"
     checker = Checker()
     divergences: list[str] = []
     requests = webhooks = 0
-    for line in record.read_text().splitlines():
+    for line in (line for record in records for line in record.read_text().splitlines()):
         item = json.loads(line)
         if item["kind"] == "request":
             requests += 1
