@@ -43,10 +43,10 @@ def _phase_spec(index: int, raw: Any) -> dict[str, Any]:
         raw = {"title": raw}
     if not isinstance(raw, dict):
         raise InputError(f"phases[{index}] must be a title or an object with a 'title'.")
-    unknown = set(raw) - {"title", "id", "evidence", "gate", "tasks", "description"}
+    unknown = set(raw) - {"title", "id", "evidence", "gate", "tasks", "description", "ci_checks"}
     if unknown:
         raise InputError(f"phases[{index}] has unknown keys {sorted(unknown)}.",
-                         hint="Use title, id, description, tasks, evidence, gate.")
+                         hint="Use title, id, description, tasks, evidence, gate, ci_checks.")
     title = raw.get("title")
     if not isinstance(title, str) or not title.strip():
         raise InputError(f"phases[{index}] needs a non-empty title.")
@@ -54,6 +54,9 @@ def _phase_spec(index: int, raw: Any) -> dict[str, Any]:
     tasks = raw.get("tasks") or []
     if not isinstance(tasks, list) or not all(isinstance(t, str) and t.strip() for t in tasks):
         raise InputError(f"phases[{index}].tasks must be a list of task titles.")
+    ci_checks = raw.get("ci_checks") or []
+    if not isinstance(ci_checks, list) or not all(isinstance(c, str) and c.strip() for c in ci_checks):
+        raise InputError(f"phases[{index}].ci_checks must be a list of CI check names, e.g. [\"test\"].")
     gate = raw.get("gate", False)
     if isinstance(gate, bool):
         gate = {"approvals": 1} if gate else None
@@ -64,6 +67,7 @@ def _phase_spec(index: int, raw: Any) -> dict[str, Any]:
         "tasks": [{"id": f"{_slug(t)[:50]}", "title": t.strip()} for t in tasks],
         "evidence": raw.get("evidence") or _DEFAULT_EVIDENCE,
         "gate": gate,
+        "ci_checks": [c.strip() for c in ci_checks],
     }
 
 
@@ -98,6 +102,8 @@ def build_definition(name: str, workflow_type: str, phases: list[Any]) -> tuple[
         phase["checkpoint"] = {"evidence": spec["evidence"]}
         if spec["gate"]:
             phase["gate"] = spec["gate"]
+        if spec["ci_checks"]:
+            phase["ci_checks"] = spec["ci_checks"]
         out_phases.append(phase)
     data = {
         "name": name,

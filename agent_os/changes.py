@@ -1,5 +1,6 @@
-"""The one shape of a change to a session: load it, lock it, write, re-settle its gate,
-tell the in-transaction listeners, commit, then tell the others.
+"""The one shape of a change to a session: load it, lock it, write, re-settle its gate (and
+a phase waiting for CI: a new head changes what it waits for), tell the in-transaction
+listeners, commit, then tell the others.
 
     with changing(ctx, session_id, "review") as change:
         change.event("review_approved", reviewer="bob")
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .ci import settle_ci
 from .context import Context
 from .gating import settle_gate
 from .records import SessionRecord
@@ -55,6 +57,7 @@ def changing(ctx: Context, session_id: str, kind: str, *, settle: bool = True) -
         change = Change(ctx, ctx.store.session(rec.id))
         yield change
         if change.changed and settle:
+            settle_ci(ctx, rec.id)
             settle_gate(ctx, rec.id)
         if change.changed:
             ctx.changed(rec.id, change.kind or kind)

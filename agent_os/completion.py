@@ -17,7 +17,9 @@ from .definitions import Workflow
 from .errors import EvidenceRejected, GateClosed, SessionComplete, WrongPhase
 from .evidence import CheckContext, check_evidence
 from .execution import expand_tasks_md
-from .gating import advance, gate, policy, settle_gate
+from .ci import failures as ci_failures
+from .ci import settle_ci
+from .gating import gate, passed_checkpoint
 from .lifecycle import phase_record
 from .reading import current_view, resolve_phase, state
 from .records import Failure, PhaseRecord, SessionRecord, now
@@ -49,7 +51,8 @@ def complete_phase(ctx: Context, session_id: str, phase: int | str, evidence: An
     # (a snapshot, a commit) runs nothing: CI decides in team mode.
     check_ctx = CheckContext(files=source, spec_dir=rec.spec_dir, tasks_section=target.tasks_section,
                              runner=ctx.runner if files is None else None,
-                             standards=ctx.standards_for(rec.repository), templates=_templates(target))
+                             standards=ctx.standards_for(rec.repository), templates=_templates(target),
+                             workspace=ctx.files if files is None else None)
     result = check_evidence(phase_def.checkpoint, evidence, check_ctx)
     failures = capped_failures(list(result.failures))
     expansion = None
@@ -84,15 +87,18 @@ def complete_phase(ctx: Context, session_id: str, phase: int | str, evidence: An
             if expansion is not None:
                 ctx.store.replace_phases_from(rec.id, nxt.number, expansion)
             ctx.store.add_event(rec.id, "evidence_accepted", target.number, files=source.hashes())
-            if phase_def.gate is not None:
-                ctx.store.set_phase_state(rec.id, target.number, "awaiting_approval", now())
-                ctx.store.add_event(rec.id, "gate_waiting", target.number,
-                                    policy=policy(ctx, fresh, phase_def).describe())
-                settle_gate(ctx, rec.id)
+            if files is not None and phase_def.ci_checks:
+                # Team mode: nothing ran here; CI's checks on the head commit decide (ci.py).
+                ctx.store.add_event(rec.id, "ci_waiting", target.number, checks=list(phase_def.ci_checks))
+                decided = settle_ci(ctx, rec.id)
+                if decided is not None and decided.state == "failed":
+                    failures = ci_failures(decided)  # CI already said no for this head
             else:
-                advance(ctx, rec.id, target.number)
+                passed_checkpoint(ctx, ctx.store.session(rec.id), target.number, phase_def)
             ctx.changed(rec.id, "phase_completed")
-    if not accepted:
+    if failures:  # refused by the checks, or at once by CI's verdict on the head commit
+        if accepted:
+            ctx.notify(rec.id, "ci_failed")
         raise EvidenceRejected(
             f"Phase {target.number} ({target.title}) refused the evidence: {len(failures)} problem(s).\n"
             + failures_markdown(failures),
@@ -108,7 +114,11 @@ def _result(ctx: Context, rec: SessionRecord, target: PhaseRecord, verified: lis
     after = state(ctx, rec.id)
     done = next(p for p in after.phases if p.number == target.number)
     next_view = current_view(ctx, rec.id) if after.status == "active" else None
-    if done.state == "awaiting_approval":
+    if done.ci is not None and done.ci.state == "waiting":
+        message = (f"Phase {target.number} ({target.title}) passed its checkpoint on the files sent and is "
+                   f"{done.ci.reason}. It completes when CI concludes success; if CI fails, it is refused with "
+                   "CI's link. Nothing to submit meanwhile.")
+    elif done.state == "awaiting_approval":
         message = (f"Phase {target.number} ({target.title}) passed its checkpoint and waits for approval: "
                    f"{'; '.join(done.gate.reasons) if done.gate else ''}. A person approves it on the pull request "
                    f"or with `agent-os approve {rec.id} --by NAME`; you cannot.")

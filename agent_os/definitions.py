@@ -216,6 +216,21 @@ class Phase(_Model):
     checkpoint: Checkpoint = Checkpoint()
     gate: Gate | None = None
     expand: Literal["tasks_md"] | None = None
+    # Team mode: the names of the CI check runs (or commit statuses) on the pull request's
+    # head commit that decide this phase's test evidence (agent_os/ci.py); solo mode runs
+    # the command tasks.md names instead.
+    ci_checks: list[str] = []
+
+    @field_validator("ci_checks")
+    @classmethod
+    def _ci_names(cls, value: list[str]) -> list[str]:
+        bad = [n for n in value if not n.strip() or len(n) > 100 or n != n.strip()]
+        if bad:
+            raise ValueError(f"ci_checks names must be non-empty check names of at most 100 characters: {bad}")
+        dupes = sorted({n for n in value if value.count(n) > 1})
+        if dupes:
+            raise ValueError(f"ci_checks names a check twice: {', '.join(dupes)}")
+        return value
 
     @model_validator(mode="after")
     def _unique_tasks(self) -> Phase:

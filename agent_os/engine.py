@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import approvals, completion, lifecycle, pull_requests, reading, verification, views
+from . import approvals, ci, completion, lifecycle, pull_requests, reading, verification, views
 from . import files as filesource
 from .authoring import build_definition, handed_over, write_workflow
 from .context import Context, Listener
@@ -205,6 +205,16 @@ class Engine:
         through `files`); the verdicts show in the session's state. Returns the phases that
         no longer pass. Files whose blob SHA is the checkpoint's are not read at all."""
         return verification.reverify_session(self.ctx, session_id, files, check_sha(commit))
+
+    def record_ci(self, repository: str, result: ci.CIResult) -> list[str]:
+        """Record what CI said about a commit (a check run or a commit status) for the sessions
+        whose head it is and whose workflow names that check; a phase waiting for it moves on
+        (or is refused with CI's link). Returns the sessions it concerned (see ci.py)."""
+        return ci.record_ci(self.ctx, repository, result)
+
+    def ci_checks_wanted(self, session_id: str) -> list[str]:
+        """The CI check names the session's phases wait for in team mode (none: no CI needed)."""
+        return sorted(ci.wanted(self.ctx, self.ctx.load(session_id).id))
 
     def record_review_comment(self, session_id: str, comment: views.ReviewCommentInput) -> bool:
         """Record a review comment on one of the session's spec files (False: not a spec file's)."""

@@ -45,6 +45,9 @@ class CheckContext:
     commit's CI checks instead (the team server's hook). `standards` says which standards
     documents exist; None leaves standards paths checked by their pattern only. `templates`
     are the workflow's template sentences (templates.template_sentences) a spec must not keep.
+    `workspace` is where the runner's commands run and write (solo: the working tree itself):
+    JUnit reports are read from it, and, unlike `files`, what is read there is not kept with
+    the checkpoint (a report is the run's output, not part of the change).
     """
 
     files: files.FileSource
@@ -53,6 +56,7 @@ class CheckContext:
     runner: CommandRunner | None = None
     standards: files.StandardsLookup | None = None
     templates: frozenset[str] = frozenset()
+    workspace: files.FileSource | None = None
 
 
 @dataclass

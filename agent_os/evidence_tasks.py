@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import files, markdown, runners
+from . import files, junit, markdown, runners
 from .definitions import Checkpoint
 from .evidence_model import CheckContext, Collector, read_artifact, short
 
@@ -41,21 +41,34 @@ def run_named(name: str, command: str, what: str, claim: str | None, ctx: CheckC
     """Run `command` (already checked to be named by tasks.md) and hold its real result up
     against the claim: a failing run, an unreadable one, or a claim that differs, is refused."""
     assert ctx.runner is not None
+    reports = junit.Reports.note(ctx.workspace, command) if ctx.workspace is not None else None
     run = ctx.runner.run(command)
     out.runs.append(run)
-    real = run.counts
     fix = f"Run `{command}` in the project root yourself, make it pass, and report what it prints."
+    real, report_note = run.counts, ""
+    if reports is not None and reports.before:
+        assert ctx.workspace is not None
+        report, problems = reports.read(ctx.workspace)
+        differs = junit.disagreement(run.counts, report) if report is not None and run.counts is not None else None
+        if problems or differs:
+            out.fail(name, "junit_report", f"the JUnit report `{command}` writes to agree with its run "
+                     f"({run.describe()})", "; ".join(problems) or differs or "", fix)
+            return
+        assert report is not None
+        real = run.counts or report
+        report_note = f"; its JUnit report {', '.join(reports.before)} agrees: {report.describe()}"
     if run.timed_out or run.exit_code != 0 or (what == "tests" and (real is None or not real.ok)):
         out.fail(name, f"{what}_run", f"`{command}` to pass when Agent OS runs it", f"{run.describe()}; output ends: "
                  f"{run.tail(400)!r}", fix)
         return
     if claim is not None and real is not None:
         said = runners.parse_output(claim)
-        if said is None or (said.passed, said.failed) != (real.passed, real.failed):
+        if said is None or (junit.disagreement(said, real) if run.counts is None else
+                            (said.passed, said.failed) != (real.passed, real.failed)):
             out.fail("test_summary", "claim_matches_run", f"the result of the real run ({real.describe()})",
                      f"{short(claim)}", "Paste the summary the runner printed; it is compared with a run Agent OS makes.")
             return
-    out.verified.append(f"{what}: ran `{command}` here: {run.describe()}")
+    out.verified.append(f"{what}: ran `{command}` here: {run.describe()}{report_note}")
 
 
 def _tasks_section(ctx: CheckContext, out: Collector) -> markdown.Section | None:

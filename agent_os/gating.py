@@ -83,6 +83,17 @@ def settle_gate(ctx: Context, session_id: str) -> bool:
     return True
 
 
+def passed_checkpoint(ctx: Context, rec: SessionRecord, number: int, phase: Phase) -> None:
+    """Phase `number` has passed everything it checks: wait at its gate (passing it at once
+    if the policy is already met), else complete it (inside the caller's transaction)."""
+    if phase.gate is not None:
+        ctx.store.set_phase_state(rec.id, number, "awaiting_approval", now())
+        ctx.store.add_event(rec.id, "gate_waiting", number, policy=policy(ctx, rec, phase).describe())
+        settle_gate(ctx, rec.id)
+    else:
+        advance(ctx, rec.id, number)
+
+
 def advance(ctx: Context, session_id: str, number: int) -> None:
     """Complete phase `number` and open the next, or complete the session (inside the caller's transaction)."""
     at = now()

@@ -10,6 +10,7 @@ from typing import Any
 from . import views
 from .context import Context, current, definition
 from .errors import InputError, NotFoundError, SessionComplete
+from .ci import ci_view
 from .gating import gate_view, policy
 from .records import PhaseRecord, PullRequestRecord, SessionRecord, SubmissionRecord
 from .verification import latest_verifications, verification_view
@@ -34,6 +35,7 @@ def state(ctx: Context, session_id: str) -> views.SessionState:
             last_submission=submission_view(last) if last else None,
             started_at=p.started_at, completed_at=p.completed_at,
             verification=verification_view(verified.get(p.number)),
+            ci=ci_view(ctx, rec.id, p, last),
         ))
     return views.SessionState(
         session_id=rec.id, workflow=rec.workflow, workflow_version=rec.workflow_version, target=rec.target,
@@ -172,5 +174,10 @@ def _next_step(rec: SessionRecord, cur: PhaseRecord | None, phases: list[views.P
         why = "; ".join(summary.gate.reasons) if summary.gate else "waiting for approval"
         return (f"Phase {cur.number} ({cur.title}) waits for a person's approval ({why}). "
                 f"A reviewer approves the pull request, or someone runs `agent-os approve {rec.id} --by NAME`.")
+    waiting = next((p.ci for p in phases if p.number == cur.number and p.ci is not None
+                    and p.ci.state == "waiting"), None)
+    if waiting is not None:
+        return (f"Phase {cur.number} ({cur.title}) passed its checkpoint and is {waiting.reason}. It completes "
+                "when CI concludes success; a failure refuses it with CI's link.")
     return (f"Work on phase {cur.number} ({cur.title}): read get_current_phase('{rec.id}'), do the work, "
             f"then call complete_phase with the evidence it asks for.")

@@ -63,6 +63,11 @@ def phase_markdown(phase: PhaseSummary) -> str:
         else:
             lines.append("Latest evidence was refused:")
             lines.append(failures_markdown(sub.failures))
+    if phase.ci is not None:
+        lines += ["", f"**CI:** the checkpoint passed on the files sent; {phase.ci.reason}."
+                  + (" The phase passed before; CI fails at the pull request's head now." if phase.ci.state == "failed" else "")]
+        lines += [f"- '{r.name}': {r.conclusion or r.status}" + (f" ([run]({r.url}))" if r.url else "")
+                  for r in phase.ci.results]
     if phase.gate is not None:
         lines += ["", gate_markdown(phase.gate)]
     return "\n".join(lines)

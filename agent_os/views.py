@@ -83,6 +83,29 @@ class VerificationView(_View):
     at: datetime
 
 
+class CIResultView(_View):
+    """What CI said about one check (a check run or a commit status) on a commit."""
+
+    head_sha: str
+    name: str
+    status: str
+    conclusion: str | None = None
+    url: str = ""
+    run_id: int | None = None
+
+
+class CIView(_View):
+    """CI on the pull request's head (team mode), for a phase that passed its checkpoint and
+    waits for it (`waiting`), or that passed before and whose CI checks fail at the head now."""
+
+    checks: list[str]
+    state: Literal["waiting", "failed"] = "waiting"
+    head_sha: str | None = None
+    waiting_for: list[str] = []
+    results: list[CIResultView] = []
+    reason: str = Field(description="e.g. 'waiting for CI: test on 3f9a1c2'.")
+
+
 class PhaseSummary(_View):
     """A phase as the session sees it."""
 
@@ -98,6 +121,8 @@ class PhaseSummary(_View):
     completed_at: datetime | None = None
     verification: VerificationView | None = Field(
         default=None, description="The latest re-verification at the pull request's head, if any.")
+    ci: CIView | None = Field(default=None, description="Set while the phase waits for CI's checks, or when "
+                              "they fail at the head after it passed (team mode).")
 
 
 class SessionState(_View):

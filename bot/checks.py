@@ -94,21 +94,37 @@ def phase_check_name(session: SessionState, phase: PhaseSummary, prefixed: bool)
 
 
 def no_longer_passes(phase: PhaseSummary) -> bool:
-    """Whether a phase that passed fails when re-verified at the PR's head."""
+    """Whether a phase that passed fails at the PR's head: re-verified there, or its CI checks."""
     v = phase.verification
-    return v is not None and not v.passed and phase.state in ("complete", "awaiting_approval")
+    ci_failed = phase.ci is not None and phase.ci.state == "failed"
+    return (ci_failed or (v is not None and not v.passed)) and phase.state in ("complete", "awaiting_approval")
+
+
+def _where(phase: PhaseSummary) -> str:
+    """The commit a phase that no longer passes fails at."""
+    v = phase.verification
+    if v is not None and not v.passed:
+        return v.commit[:7]
+    return (phase.ci.head_sha or "")[:7] if phase.ci else ""
 
 
 def _phase_status(phase: PhaseSummary) -> tuple[str, str | None, str]:
     if no_longer_passes(phase):
         v = phase.verification
-        return "completed", "failure", f"No longer passes at {v.commit[:7]} ({len(v.failures)} problem(s))"
+        if v is not None and not v.passed:
+            return "completed", "failure", f"No longer passes at {v.commit[:7]} ({len(v.failures)} problem(s))"
+        return "completed", "failure", f"CI fails at {_where(phase)}: {phase.ci.reason[len('CI failed: '):][:80]}"
     if phase.state == "complete":
         return "completed", "success", "Complete"
     if phase.state == "awaiting_approval":
         return "completed", "action_required", "Checkpoint passed; waiting for approval"
     if phase.state == "active":
+        if phase.ci is not None:
+            return "in_progress", None, f"Checkpoint passed; {phase.ci.reason}"
         sub = phase.last_submission
+        ci_failed = [f for f in sub.failures if f.rule == "ci_passed"] if sub is not None else []
+        if ci_failed:
+            return "in_progress", None, f"CI failed ({ci_failed[0].found[:80]}); the agent is on it"
         if sub is not None and not sub.accepted:
             return "in_progress", None, f"Evidence refused ({len(sub.failures)} problem(s)); the agent is on it"
         return "in_progress", None, "In progress"
@@ -135,6 +151,8 @@ def phase_check(session: SessionState, phase: PhaseSummary, *, prefixed: bool, p
             text = failures_markdown(v.failures) + "\n\n" + text
     elif phase.state in ("complete", "awaiting_approval"):
         summary.append("Verified on the files sent with the checkpoint.")
+    if phase.ci is not None and phase.ci.state == "failed" and phase.state != "active":
+        summary.append(f"{phase.ci.reason}: the tests this phase passed fail at the head commit. Fix them and push.")
     if url:
         summary.append(f"[Session {session.session_id}]({url})")
     return CheckSpec(
@@ -164,7 +182,7 @@ def overall_check(sessions: list[SessionState], *, public_url: str) -> CheckSpec
     if broken:
         p = broken[0]
         status, conclusion = "completed", "failure"
-        title = f"Phase {p.number} {p.title} no longer passes at {p.verification.commit[:7]}"
+        title = f"Phase {p.number} {p.title} no longer passes at {_where(p)}"
     elif sessions and all(s.status == "complete" for s in sessions):
         status, conclusion, title = "completed", "success", "Every workflow phase is complete"
     elif waiting:

@@ -32,6 +32,7 @@ class GitHubPort(Protocol):
     def pull(self, repo: str, number: int) -> dict[str, Any]: ...
     def reviews(self, repo: str, number: int) -> list[dict[str, Any]]: ...
     def files_at(self, repo: str, sha: str) -> FileSource: ...
+    def check_runs_at(self, repo: str, sha: str) -> list[dict[str, Any]]: ...
 
     # writes (queued)
     def sync_checks(self, repo: str, number: int) -> None: ...
@@ -89,6 +90,11 @@ class LiveGitHub:
     def files_at(self, repo: str, sha: str) -> FileSource:
         """The repository's files at commit `sha`, read through git trees and blobs (cached by SHA)."""
         return CommitFiles(lambda url: self.github.get_or_none(self._inst(repo), url), repo, sha, self.objects)
+
+    def check_runs_at(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        """The latest check run of each name on commit `sha`, every App's (CI's among them)."""
+        return self.github.paginate(self._inst(repo), f"/repos/{repo}/commits/{sha}/check-runs",
+                                    key="check_runs", limit=500)
 
     def sync_checks(self, repo: str, number: int) -> None:
         """Queue bringing the PR's check runs up to date."""

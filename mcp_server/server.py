@@ -294,10 +294,10 @@ def _register_tools(server: MCPServer, backend: Backend,
         Use it only when the person asks for a repeatable process no listed workflow covers.
         name: lowercase with a version suffix, e.g. "bugfix_v1". workflow_type: "new_spec"
         or "existing_spec" (what target_file names when it is started). phases: titles, or
-        objects {title, id, evidence: {field: {type, ...}}, gate: bool}. Run
-        validate_workflow afterwards. On a team server the files come back in the answer (files,
-        next_step): they are written into your clone, and take effect once pushed to the
-        default branch.
+        objects {title, id, evidence: {field: {type, ...}}, gate: bool, ci_checks: [names of the
+        CI checks a phase waits for in team mode]}. Run validate_workflow afterwards. On a team
+        server the files come back in the answer (files, next_step): they are written into your
+        clone, and take effect once pushed to the default branch.
         """
         return backend.engine.create_workflow(name, workflow_type, phases, repository=repository_of(ctx))
 

@@ -13,7 +13,7 @@ from standin.render_pulls import PullShapes
 from standin.state import LEGACY_PERMISSION, CheckRun, IssueComment, Repo, StandInState, iso
 from standin.templates import node_id, reactions, template
 
-__all__ = ["APP_EVENTS", "APP_PERMISSIONS", "AppIdentity", "Renderer", "rewrite", "template"]
+__all__ = ["APP_EVENTS", "APP_PERMISSIONS", "CI_APP", "AppIdentity", "Renderer", "rewrite", "template"]
 
 # Permissions the stand-in's installation reports (what app.yml asks for).
 APP_PERMISSIONS = {
@@ -23,6 +23,7 @@ APP_PERMISSIONS = {
     "members": "read",
     "metadata": "read",
     "pull_requests": "write",
+    "statuses": "read",
 }
 APP_EVENTS = [
     "check_run",
@@ -32,6 +33,7 @@ APP_EVENTS = [
     "pull_request_review",
     "pull_request_review_comment",
     "pull_request_review_thread",
+    "status",
 ]
 
 
@@ -55,6 +57,17 @@ class AppIdentity:
     def client_id(self) -> str:
         """The App's OAuth client id (what "Sign in with GitHub" sends)."""
         return f"Iv1.{self.id:016x}"
+
+
+# The CI whose check runs the stand-in can play (scenario `ci_check_run`): GitHub Actions,
+# with its real App id and slug.
+CI_APP = AppIdentity(
+    id=15368, slug="github-actions", name="GitHub Actions", owner="github",
+    description="Automate your workflow from idea to production",
+    permissions=(("actions", "write"), ("checks", "write"), ("contents", "write"),
+                 ("metadata", "read"), ("statuses", "write")),
+    events=("check_run", "check_suite", "pull_request", "push"),
+)
 
 
 class Renderer(GitShapes, PullShapes):
@@ -103,22 +116,24 @@ class Renderer(GitShapes, PullShapes):
         )
         return data
 
-    def app_json(self) -> dict:
+    def app_json(self, slug: str | None = None) -> dict:
+        """The App `slug` names (a CI's), else the stand-in's own."""
+        app = CI_APP if slug == CI_APP.slug else self.app
         stamp = "2024-01-01T00:00:00Z"
         return {
-            "id": self.app.id,
-            "slug": self.app.slug,
-            "client_id": self.app.client_id,
-            "node_id": node_id("App", self.app.id),
-            "owner": self.user(self.app.owner),
-            "name": self.app.name,
-            "description": self.app.description,
-            "external_url": f"{self.web}/apps/{self.app.slug}",
-            "html_url": f"{self.web}/apps/{self.app.slug}",
+            "id": app.id,
+            "slug": app.slug,
+            "client_id": app.client_id,
+            "node_id": node_id("App", app.id),
+            "owner": self.user(app.owner),
+            "name": app.name,
+            "description": app.description,
+            "external_url": f"{self.web}/apps/{app.slug}",
+            "html_url": f"{self.web}/apps/{app.slug}",
             "created_at": stamp,
             "updated_at": stamp,
-            "permissions": dict(self.app.permissions),
-            "events": list(self.app.events),
+            "permissions": dict(app.permissions),
+            "events": list(app.events),
         }
 
     def installation(self, installation_id: int, account: str) -> dict:
@@ -243,7 +258,7 @@ class Renderer(GitShapes, PullShapes):
             },
             "name": run.name,
             "check_suite": {"id": run.check_suite_id},
-            "app": self.app_json(),
+            "app": self.app_json(run.app),
             "pull_requests": pulls,
         }
 

@@ -69,6 +69,9 @@ def register(app: FastAPI, gh: GitHubStandIn, auth: Auth) -> None:
             run = state.check_runs.get(check_run_id)
             if run is None or run.repo != found.full_name:
                 raise GitHubError(404, "Not Found")
+            if run.app is not None:  # another App's run (CI's): only its maker may change it
+                raise GitHubError(403, "Resource not accessible by integration",
+                                  docs=f"{DOCS}/checks/runs#update-a-check-run")
             _apply_check_run(run, body)
             return JSONResponse(gh.renderer.check_run(run))
 

@@ -22,6 +22,7 @@ from standin.faults import Fault, FaultQueue
 from standin.git import GitRepo
 from standin.render import AppIdentity, Renderer
 from standin.scenario import Scenarios
+from standin.scenario_ci import CIScenarios
 from standin.server import build_app
 from standin.state import (
     CheckRun,
@@ -45,7 +46,7 @@ class _Server(uvicorn.Server):
         """Signals belong to the main thread's owner, not to a background server."""
 
 
-class GitHubStandIn(Scenarios, Deliveries):
+class GitHubStandIn(Scenarios, CIScenarios, Deliveries):
     """A local GitHub: REST endpoints and git over HTTP on loopback, real git repositories on
     disk, in-memory records, signed webhooks."""
 

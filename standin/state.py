@@ -121,6 +121,7 @@ class CheckRun:
     actions: list[dict] = field(default_factory=list)
     started_at: datetime | None = field(default_factory=now)
     completed_at: datetime | None = None
+    app: str | None = None  # the slug of the App that made it (CI); None: the stand-in's own App
 
 
 @dataclass
@@ -190,7 +191,7 @@ class StandInState:
         self.pulls: dict[tuple[str, int], PullRequest] = {}
         self.reviews: dict[int, Review] = {}
         self.check_runs: dict[int, CheckRun] = {}
-        self.check_suites: dict[tuple[str, str], int] = {}
+        self.check_suites: dict[tuple[str, ...], int] = {}
         self.comments: dict[int, IssueComment] = {}
         self.review_comments: dict[int, ReviewComment] = {}
         self.threads: dict[str, ReviewThread] = {}
@@ -230,10 +231,10 @@ class StandInState:
         with self.lock:
             return self.pulls[(repo, number)]
 
-    def check_suite_id(self, repo: str, head_sha: str) -> int:
+    def check_suite_id(self, repo: str, head_sha: str, app: str | None = None) -> int:
         """GitHub groups an app's check runs per commit in one check suite."""
         with self.lock:
-            key = (repo, head_sha)
+            key = (repo, head_sha) if app is None else (repo, head_sha, app)
             if key not in self.check_suites:
                 self.check_suites[key] = self.next_id()
             return self.check_suites[key]

@@ -51,6 +51,15 @@ class Delivery:
         return json.loads(self.body)
 
 
+# GitHub's order: a suite concludes with the first of these any of its runs has.
+_SUITE_ORDER = ("action_required", "cancelled", "timed_out", "failure", "neutral", "success", "skipped", "stale")
+
+
+def suite_conclusion(conclusions: list[str | None]) -> str:
+    """A check suite's conclusion: the highest-priority conclusion among its runs."""
+    return next((c for c in _SUITE_ORDER if c in conclusions), "success")
+
+
 def signature_256(body: bytes, secret: str) -> str:
     """The `X-Hub-Signature-256` value: `sha256=` + HMAC-SHA256 of the raw body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -168,7 +177,7 @@ class PayloadBuilder:
             before=None,
             after=run.head_sha,
             pull_requests=body["pull_requests"],
-            app=self.r.app_json(),
+            app=self.r.app_json(run.app),
             created_at=iso(run.started_at),
             updated_at=iso(now()),
         )
@@ -177,6 +186,44 @@ class PayloadBuilder:
         if action == "requested_action":
             data["requested_action"] = {"identifier": identifier}
         return self._common(data, run.repo, sender)
+
+    def check_suite(self, runs: list[CheckRun], action: str, sender: str) -> dict:
+        """check_suite.completed: one App's check runs on one commit, all completed."""
+        first = runs[0]
+        data = template(f"check_suite/{action}.payload.json")
+        suite = data["check_suite"]
+        pulls = self.r.check_run(first)["pull_requests"]
+        branch = next((pr.head_ref for pr in self.state.pulls.values()
+                       if pr.repo == first.repo and pr.head_sha == first.head_sha), None)
+        url = f"{self.r.api}/repos/{first.repo}/check-suites/{first.check_suite_id}"
+        commit = self.state.repo(first.repo).git.commit_info(first.head_sha)
+        suite.update(
+            id=first.check_suite_id,
+            node_id=f"CS_{first.check_suite_id}",
+            head_branch=branch,
+            head_sha=first.head_sha,
+            status="completed",
+            conclusion=suite_conclusion([r.conclusion for r in runs]),
+            url=url,
+            before=None,
+            after=first.head_sha,
+            pull_requests=pulls,
+            app=self.r.app_json(first.app),
+            created_at=iso(min(r.started_at or now() for r in runs)),
+            updated_at=iso(now()),
+            latest_check_runs_count=len(runs),
+            check_runs_url=f"{url}/check-runs",
+            head_commit={
+                "id": first.head_sha,
+                "tree_id": commit.tree,
+                "message": commit.message,
+                "timestamp": iso(commit.committer[2]),
+                "author": {"name": commit.author[0], "email": commit.author[1]},
+                "committer": {"name": commit.committer[0], "email": commit.committer[1]},
+            },
+        )
+        data.update(action=action, check_suite=suite)
+        return self._common(data, first.repo, sender)
 
     def ping(self, hook_id: int) -> dict:
         data = template("ping/payload.json")

@@ -43,6 +43,7 @@ class RecordingGitHub:
     tree: FileSource | None = None  # what files_at answers (the harness: the project's working tree)
 
     notes: dict[int, list[str]] = field(default_factory=dict)
+    ci_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # commit -> its check runs
 
     WRITES = ("sync_checks", "sync_unlinked", "update_status_comment", "reply", "recheck")
 
@@ -81,6 +82,10 @@ class RecordingGitHub:
     def files_at(self, repo: str, sha: str) -> FileSource:
         self.calls.append(("files_at", repo, sha))
         return self.tree if self.tree is not None else Snapshot({})
+
+    def check_runs_at(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        self.calls.append(("check_runs_at", repo, sha))
+        return list(self.ci_runs.get(sha, []))
 
     def pull(self, repo: str, number: int) -> dict[str, Any]:
         self.calls.append(("pull", repo, number))

@@ -3,7 +3,8 @@
 Handlers run in the worker, never in the request. One module per concern, each with its
 own router, composed here: `pulls` (linking, heads, gate policy), `reviews` (verdicts,
 comments, threads), `commands` (`/agent-os` in PR comments), `checkruns` (re-run and the
-Re-check button), `installs` (installations, ping). Handlers decide; they act through the
+Re-check button), `ci` (CI's check runs and statuses on the head commit), `installs`
+(installations, ping). Handlers decide; they act through the
 narrow `GitHubPort` (reads now, writes queued in the outbox).
 """
 
@@ -19,13 +20,13 @@ from ..events import Event
 from ..port import GitHubPort
 from ..routing import Router
 from ..settings import Settings
-from . import checkruns, commands, installs, pulls, reviews
+from . import checkruns, ci, commands, installs, pulls, reviews
 from .commands import parse_command
 from .context import Context, PermanentError
 from .pulls import refresh, session_ids_in, spec_dirs_in
 
 ROUTER: Router[Context] = Router.compose(pulls.router, reviews.router, commands.router, checkruns.router,
-                                         installs.router)
+                                         ci.router, installs.router)
 
 
 @dataclass

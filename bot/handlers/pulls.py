@@ -18,6 +18,7 @@ from ..events import Event, PullRequest
 from ..github import GitHubCallError
 from ..routing import Router
 from ..unlinked import queue_unlinked_check
+from .ci import catch_up as catch_up_ci
 from .context import Context, repo_of
 from .reviews import backfill_reviews
 
@@ -60,6 +61,7 @@ def on_pull_request(event: Event, ctx: Context) -> str:
             engine.link_pull_request(sid, repo, pr.number, head_sha=pr.head.sha, source="webhook")
     if pr.head.sha:
         reverify(ctx, repo, pr.head.sha, linked)
+        catch_up_ci(ctx, repo, pr.head.sha, linked)
     apply_gate_policy(ctx, repo, pr.number, pr.base.ref, linked)
     if newly:
         backfill_reviews(ctx, repo, pr.number, newly)
@@ -134,6 +136,7 @@ def refresh(ctx: Context, repo: str, number: int, *, resend: bool = True) -> Non
     for sid in sessions:
         ctx.engine.link_pull_request(sid, repo, number, head_sha=head, source="webhook")
     reverify(ctx, repo, head, sessions)
+    catch_up_ci(ctx, repo, head, sessions)
     apply_gate_policy(ctx, repo, number, pull["base"]["ref"], sessions)
     backfill_reviews(ctx, repo, number, sessions)
     if resend:

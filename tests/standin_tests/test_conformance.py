@@ -40,6 +40,7 @@ EXPECTED_OPERATIONS = {
     "GET /user",
     "GET /user/installations/{installation_id}/repositories",
     "POST /app-manifests/{code}/conversions",
+    "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
 }
 EXPECTED_EVENTS = {
     "pull_request$opened", "pull_request$synchronize", "pull_request$closed",
@@ -47,6 +48,7 @@ EXPECTED_EVENTS = {
     "pull_request_review_comment$created", "pull_request_review_thread$resolved",
     "pull_request_review_thread$unresolved", "issue_comment$created",
     "check_run$rerequested", "check_run$requested_action", "ping$event", "installation$created",
+    "check_run$created", "check_run$completed", "check_suite$completed",
 }
 
 

@@ -95,14 +95,28 @@ async def execute_spec(t, app, agent: Agent, clone: Path, spec_dir: str, repo: s
     implement = [p for p in state["phases"] if p["id"].startswith("phase-")]
     assert len(implement) == 3
     tick_all(clone / spec_dir / "tasks.md")
-    commands = execution_evidence("phase-0.json")["test_commands"]
-    for p, command in zip(implement, commands, strict=True):
-        await agent.call("complete_phase", session_id=sid, phase=p["number"],
-                         evidence={"test_command": command, "test_summary": "12 passed in 0.5s"})
-    await agent.call("complete_phase", session_id=sid, phase=implement[-1]["number"] + 1,
-                     evidence=execution_evidence("quality.json"))
     head = commit_and_push(clone, "Implementation", branch="build")
     pr = t.gh.open_pull_request(repo, author="dev", head_ref="build", body=f"Agent-OS-Session: {sid}")
+    t.settle(app)
+    commands = execution_evidence("phase-0.json")["test_commands"]
+    # The team server runs no tests: the first phase waits for CI's `test` on the head commit.
+    first = implement[0]
+    waiting = await agent.call("complete_phase", session_id=sid, phase=first["number"],
+                               evidence={"test_command": commands[0], "test_summary": "12 passed in 0.5s"})
+    assert waiting["phase_state"] == "active" and f"waiting for CI: test on {head[:7]}" in waiting["message"]
+    t.settle(app)
+    name = f"Agent OS / {first['number']} {first['title']}"
+    assert t.checks(repo, head)[name] == ("in_progress", None)
+    t.gh.ci_check_run(repo, head, "test", conclusion="success")
+    t.settle(app)
+    assert t.checks(repo, head)[name] == ("completed", "success")
+    # CI has passed at this head: the later phases complete as soon as their checkpoints pass.
+    for p, command in zip(implement[1:], commands[1:], strict=True):
+        done = await agent.call("complete_phase", session_id=sid, phase=p["number"],
+                                evidence={"test_command": command, "test_summary": "12 passed in 0.5s"})
+        assert done["phase_state"] == "complete"
+    await agent.call("complete_phase", session_id=sid, phase=implement[-1]["number"] + 1,
+                     evidence=execution_evidence("quality.json"))
     ship = {**execution_evidence("ship.json"), "pull_request": f"{repo}#{pr.number}"}
     done = await agent.call("complete_phase", session_id=sid, phase=implement[-1]["number"] + 2, evidence=ship)
     assert done["phase_state"] == "awaiting_approval"
