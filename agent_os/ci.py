@@ -202,6 +202,19 @@ def wanted(ctx: Context, session_id: str) -> set[str]:
     return {n for p in ctx.store.phases(session_id) for n in definition(p).ci_checks}
 
 
+def sessions_at(ctx: Context, repository: str, head_sha: str, name: str | None = None) -> list[str]:
+    """Active sessions of `repository` whose head is `head_sha` and whose workflow names CI
+    checks (the check `name`, if given)."""
+    found = []
+    for rec in ctx.store.sessions("active"):
+        if (rec.repository or "").lower() != repository.lower() or rec.head_sha != head_sha:
+            continue
+        names = wanted(ctx, rec.id)
+        if names and (name is None or name in names):
+            found.append(rec.id)
+    return found
+
+
 def record_ci(ctx: Context, repository: str, result: CIResult) -> list[str]:
     """Record what CI said about a commit for every active session of `repository` whose
     head it is and whose workflow names that check, and settle their waiting phases.
@@ -216,17 +229,13 @@ def record_ci(ctx: Context, repository: str, result: CIResult) -> list[str]:
     if result.status not in STATUSES:
         raise InputError(f"CI status {result.status!r} is not one of {', '.join(sorted(STATUSES))}.")
     touched: list[str] = []
-    for rec in ctx.store.sessions("active"):
-        if (rec.repository or "").lower() != repository.lower() or rec.head_sha != result.head_sha:
-            continue
-        if result.name not in wanted(ctx, rec.id):
-            continue
-        with ctx.store.transaction(rec.id):
-            before = latest_results(recorded(ctx.store.events(rec.id)), result.head_sha).get(result.name)
+    for sid in sessions_at(ctx, repository, result.head_sha, result.name):
+        with ctx.store.transaction(sid):
+            before = latest_results(recorded(ctx.store.events(sid)), result.head_sha).get(result.name)
             if before == result:
                 continue
-            ctx.store.add_event(rec.id, RESULT, None, **result.to_data())
-            settle_ci(ctx, rec.id)
-        touched.append(rec.id)
-        ctx.notify(rec.id, RESULT)
+            ctx.store.add_event(sid, RESULT, None, **result.to_data())
+            settle_ci(ctx, sid)
+        touched.append(sid)
+        ctx.notify(sid, RESULT)
     return touched

@@ -212,6 +212,10 @@ class Engine:
         (or is refused with CI's link). Returns the sessions it concerned (see ci.py)."""
         return ci.record_ci(self.ctx, repository, result)
 
+    def ci_sessions_at(self, repository: str, head_sha: str) -> list[str]:
+        """Active sessions of `repository` at head `head_sha` whose phases wait for CI checks."""
+        return ci.sessions_at(self.ctx, repository, head_sha)
+
     def ci_checks_wanted(self, session_id: str) -> list[str]:
         """The CI check names the session's phases wait for in team mode (none: no CI needed)."""
         return sorted(ci.wanted(self.ctx, self.ctx.load(session_id).id))

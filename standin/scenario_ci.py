@@ -9,9 +9,10 @@ identity; `check_run.created` when it starts, `check_run.completed` when it conc
 from __future__ import annotations
 
 from standin.render import CI_APP
-from standin.state import CheckRun, StandInState, now
+from standin.state import CheckRun, CommitStatus, StandInState, now
 from standin.webhooks import Delivery, PayloadBuilder
 
+STATES = ("pending", "success", "failure", "error")
 CONCLUSIONS = ("success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required")
 
 
@@ -83,3 +84,27 @@ class CIScenarios:
             if all(r.status == "completed" for r in suite):
                 payloads.append(("check_suite", self._payloads().check_suite(suite, "completed", who)))
         return [self._emit(event, payload, send) for event, payload in payloads]
+
+    def commit_status(
+        self,
+        repo: str,
+        sha: str,
+        context: str,
+        state: str,
+        *,
+        target_url: str | None = None,
+        description: str | None = None,
+        creator: str = "ci-bot",
+        send: bool = True,
+    ) -> CommitStatus:
+        """CI that reports through the Statuses API sets a status on a commit (`status`)."""
+        if state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}")
+        with self.state.lock:
+            if self.state.repo(repo).git.resolve(sha) != sha:
+                raise ValueError(f"no commit {sha} in {repo}")
+            status = CommitStatus(self.state.next_id(), repo, sha, context, state, creator, target_url, description)
+            self.state.statuses.append(status)
+            payload = self._payloads().status(status)
+        self._emit("status", payload, send)
+        return status

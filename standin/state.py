@@ -125,6 +125,19 @@ class CheckRun:
 
 
 @dataclass
+class CommitStatus:
+    id: int
+    repo: str
+    sha: str
+    context: str
+    state: str  # pending | success | failure | error
+    creator: str
+    target_url: str | None = None
+    description: str | None = None
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass
 class IssueComment:
     id: int
     repo: str
@@ -192,6 +205,7 @@ class StandInState:
         self.reviews: dict[int, Review] = {}
         self.check_runs: dict[int, CheckRun] = {}
         self.check_suites: dict[tuple[str, ...], int] = {}
+        self.statuses: list[CommitStatus] = []
         self.comments: dict[int, IssueComment] = {}
         self.review_comments: dict[int, ReviewComment] = {}
         self.threads: dict[str, ReviewThread] = {}

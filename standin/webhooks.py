@@ -18,6 +18,7 @@ import httpx
 from standin.render import Renderer, template
 from standin.state import (
     CheckRun,
+    CommitStatus,
     IssueComment,
     PullRequest,
     Review,
@@ -224,6 +225,21 @@ class PayloadBuilder:
         )
         data.update(action=action, check_suite=suite)
         return self._common(data, first.repo, sender)
+
+    def status(self, st: CommitStatus) -> dict:
+        """A commit status was set (GitHub sends no example for it; built from its schema)."""
+        repo = self.state.repo(st.repo)
+        commit = self.r.commit(repo, st.sha, with_files=False)
+        branches = [{"name": name, "commit": {"sha": sha, "url": f"{self.r.api}/repos/{st.repo}/commits/{sha}"},
+                     "protected": False} for name, sha in repo.branches.items() if sha == st.sha][:10]
+        creator = self.r.user(st.creator)
+        data = {
+            "id": st.id, "sha": st.sha, "name": st.repo, "avatar_url": creator.get("avatar_url"),
+            "target_url": st.target_url, "context": st.context, "description": st.description,
+            "state": st.state, "commit": commit, "branches": branches,
+            "created_at": iso(st.created_at), "updated_at": iso(st.created_at),
+        }
+        return self._common(data, st.repo, st.creator)
 
     def ping(self, hook_id: int) -> dict:
         data = template("ping/payload.json")

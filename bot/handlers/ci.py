@@ -68,6 +68,8 @@ def on_ci_check_suite(event: Event, ctx: Context) -> str:
         return "ignored: a check suite without a head commit"
     app_id = (suite.get("app") or {}).get("id")
     repo = repo_of(event)
+    if not ctx.engine.ci_sessions_at(repo, head):
+        return f"ignored: no session waits for CI at {head[:7]}"
     runs = [r for r in ctx.github.check_runs_at(repo, head) if (r.get("app") or {}).get("id") == app_id]
     touched = {sid for r in runs for sid in feed(ctx, repo, result_of(r))}
     return f"CI suite at {head[:7]}: {len(runs)} run(s), {len(touched)} session(s)"

@@ -118,3 +118,14 @@ def test_other_apps_results_for_commits_nobody_waits_on_change_nothing(env):
     env.gh.ci_check_run(REPO, pr.head_sha, "deploy-preview", conclusion="failure")
     env.drain()
     assert not [e for e in env.engine.events(sid) if e.kind.startswith("ci_")]
+
+
+def test_a_commit_status_named_by_ci_checks_decides_too(env):
+    sid, pr = linked_execution(env)
+    submit(env, sid, 1)
+    env.gh.commit_status(REPO, pr.head_sha, "test", "pending", target_url="https://ci.example/b/3")
+    env.drain()
+    assert env.checks(pr.head_sha)[PHASE_1] == ("in_progress", None)
+    env.gh.commit_status(REPO, pr.head_sha, "test", "success", target_url="https://ci.example/b/3")
+    env.drain()
+    assert env.checks(pr.head_sha)[PHASE_1] == ("completed", "success")

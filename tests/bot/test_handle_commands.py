@@ -85,4 +85,4 @@ def test_the_recheck_button_refreshes_the_prs_of_the_runs_sessions(hub):
     assert hub.deliver(check_run_event(78, external_id=f"{sid}:0")) == "re-checked PR(s) [3]"  # not recorded
     assert hub.deliver(check_run_event(77, "requested_action", identifier="other")) == "ignored: action 'other'"
     assert hub.deliver(check_run_event(77, app_id=1)) == "ignored: another app's check run"
-    assert hub.deliver(check_run_event(77, "completed")) == "ignored: check_run.completed"
+    assert hub.deliver(check_run_event(77, "completed")) == "ignored: our own check run"  # only CI's are read

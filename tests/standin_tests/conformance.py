@@ -64,7 +64,9 @@ def _openapi_to_jsonschema(node: object) -> object:
 
 def _allow_new_fields(node: object) -> None:
     """GitHub now sends `user_view_type` on users and `client_id` on Apps; the webhook schemas
-    predate both (see ../shared/github-openapi/README.md)."""
+    predate both (see ../shared/github-openapi/README.md). Likewise `verified_at` on a commit's
+    signature verification (the REST description has it, and githubkit's webhook models require
+    it in a `status` event)."""
     if isinstance(node, list):
         for n in node:
             _allow_new_fields(n)
@@ -77,6 +79,8 @@ def _allow_new_fields(node: object) -> None:
             props.setdefault("user_view_type", {"type": "string"})
         if "slug" in props and "external_url" in props:
             props.setdefault("client_id", {"type": "string"})
+        if "verified" in props and "signature" in props and "reason" in props:
+            props.setdefault("verified_at", {"type": ["string", "null"]})
     for value in node.values():
         _allow_new_fields(value)
 
@@ -180,7 +184,9 @@ class Checker:
 
     def webhook(self, event: str, payload: dict) -> list[str]:
         """Divergences of one webhook payload from GitHub's schema for its event and action."""
-        name = "ping$event" if event == "ping" else f"{event}${payload.get('action')}"
+        # Events without actions (ping, status) are named `<event>$event` in the schemas.
+        action = payload.get("action")
+        name = f"{event}$event" if action is None else f"{event}${action}"
         self.seen_events.add(name)
         if name not in self.hooks["definitions"]:
             return [f"webhook {name}: no such event/action in GitHub's webhook schemas"]

@@ -64,3 +64,21 @@ def test_ci_scenarios_refuse_what_github_would_not_do(gh):
     run = gh.ci_check_run(REPO, pr.head_sha, "test")
     with pytest.raises(ValueError):
         gh.ci_conclude(REPO, run.id, "exploded")
+
+
+def test_a_commit_status_is_sent_as_githubs_status_event(gh):
+    pr = gh.open_pull_request(REPO, author="dev", files={"app.py": "print(4)\n"})
+    gh.commit_status(REPO, pr.head_sha, "ci/test", "pending", target_url="https://ci.example/b/1")
+    gh.commit_status(REPO, pr.head_sha, "ci/test", "success", target_url="https://ci.example/b/1",
+                     description="42 tests passed")
+    sent = [d for d in gh.deliveries if d.event == "status"]
+    assert [d.payload["state"] for d in sent] == ["pending", "success"]
+    checker = Checker()
+    for delivery in sent:
+        assert checker.webhook("status", delivery.payload) == []
+        parse("status", delivery.body)
+    last = sent[-1].payload
+    assert (last["sha"], last["context"], last["target_url"]) == (pr.head_sha, "ci/test", "https://ci.example/b/1")
+    assert last["commit"]["sha"] == pr.head_sha and [b["name"] for b in last["branches"]] == ["feature"]
+    with pytest.raises(ValueError):
+        gh.commit_status(REPO, pr.head_sha, "ci/test", "exploded")

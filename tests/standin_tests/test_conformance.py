@@ -48,7 +48,7 @@ EXPECTED_EVENTS = {
     "pull_request_review_comment$created", "pull_request_review_thread$resolved",
     "pull_request_review_thread$unresolved", "issue_comment$created",
     "check_run$rerequested", "check_run$requested_action", "ping$event", "installation$created",
-    "check_run$created", "check_run$completed", "check_suite$completed",
+    "check_run$created", "check_run$completed", "check_suite$completed", "status$event",
 }
 
 
