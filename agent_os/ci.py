@@ -236,6 +236,7 @@ def record_ci(ctx: Context, repository: str, result: CIResult) -> list[str]:
                 continue
             ctx.store.add_event(sid, RESULT, None, **result.to_data())
             settle_ci(ctx, sid)
+            ctx.changed(sid, RESULT)  # in the same transaction: the PR's checks are queued with it
         touched.append(sid)
         ctx.notify(sid, RESULT)
     return touched
