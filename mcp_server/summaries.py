@@ -125,8 +125,10 @@ def _workflows(r: WorkflowList) -> str:
 
 
 def _workflow(w: views.WorkflowSummary) -> str:
-    return (f"Workflow {w.name} v{w.version} is in {w.directory} with phases: {', '.join(w.phases)}.\n"
-            f"Next: validate_workflow('{w.name}'), then fill in each phase's instructions.")
+    head = f"Workflow {w.name} v{w.version} is in {w.directory} with phases: {', '.join(w.phases)}.\n"
+    if w.next_step:  # a team server wrote nothing: what to write, commit and push
+        return head + w.next_step
+    return head + f"Next: validate_workflow('{w.name}'), then fill in each phase's instructions."
 
 
 def _validation(r: views.ValidationReport) -> str:

@@ -236,3 +236,22 @@ def test_an_agent_on_mcp_reads_its_repositorys_workflows_and_standards_as_resour
         assert "# Workflow bugfix_v1 (repository)" in workflow and "Write a failing test" in workflow
         assert standard.startswith("# Idempotency keys")
         assert all(r.startswith("error:") for r in anyio.run(read, other))
+
+
+def test_the_stdio_door_writes_a_created_workflow_into_the_clone(tmp_path, credentials):
+    from mcp import StdioServerParameters
+
+    with team(tmp_path, credentials, [REPO]) as (t, _app):
+        clone = t.clone(REPO, "web")
+        command, args, env = t.door_command(clone)
+
+        async def go() -> Any:
+            async with Client(StdioServerParameters(command=command, args=args, env=env, cwd=str(clone))) as c:
+                return await c.call_tool("create_workflow", {"name": "triage_v1", "workflow_type": "new_spec",
+                                                             "phases": ["Collect", {"title": "Decide", "gate": True}]})
+
+        created = anyio.run(go)
+        assert not created.is_error, text(created)
+        assert yaml.safe_load((clone / ".agent-os/workflows/triage_v1/workflow.yaml").read_text())["name"] == "triage_v1"
+        assert "git add .agent-os/workflows/triage_v1" in text(created)  # the text the model reads says it too
+        assert git(clone, "status", "--porcelain") == "?? .agent-os/workflows/"
