@@ -85,6 +85,10 @@ def record_review_comment(ctx: Context, session_id: str, comment: views.ReviewCo
     rec = ctx.load(session_id)
     if not _in_spec_dir(comment.path, rec.spec_dir):
         return False
+    known = next((c for c in ctx.store.comments(rec.id) if c.comment_id == comment.comment_id), None)
+    if known is not None and (known.body, known.state) == (comment.body, comment.state) \
+            and comment.line in (None, known.line) and comment.thread_id in (None, known.thread_id):
+        return True  # told again (a redelivery, or read back after downtime): nothing would change
     with changing(ctx, rec.id, "review_comment", settle=False) as change:
         ctx.store.upsert_comment(rec.id, CommentRecord(
             comment.comment_id, comment.thread_id, comment.path, comment.line, comment.body, comment.author,
@@ -109,6 +113,8 @@ def set_thread_resolved(ctx: Context, session_id: str, thread_id: str, resolved:
     rec = ctx.load(session_id)
     if not {c.comment_id for c in ctx.store.comments(rec.id)} & set(comment_ids):
         return False
+    if ctx.store.threads(rec.id).get(thread_id) == resolved:
+        return True  # already so (a redelivery, or read back after downtime)
     with changing(ctx, rec.id, "review_thread") as change:
         ctx.store.set_thread(rec.id, thread_id, resolved, comment_ids)
         change.event("thread_resolved" if resolved else "thread_unresolved", thread_id=thread_id)

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 import httpx
 from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
-from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
+from githubkit.exception import GitHubException, GraphQLFailed, RequestError, RequestFailed, RequestTimeout
 
 from .github_errors import GitHubCallError, classify
 from .settings import Settings
@@ -124,6 +124,20 @@ class GitHubApp:
         if not response.raw_response.content:
             return None
         return response.json()
+
+    def graphql(self, installation_id: int, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One GraphQL query as the installation; its `data`. Errors GitHub reports in the
+        answer (a PR that does not exist, a field it does not know) are not transient."""
+        try:
+            return self.installation(installation_id).graphql(query, variables)
+        except GraphQLFailed as exc:
+            errors = "; ".join(e.message for e in exc.response.errors or [])
+            raise GitHubCallError(f"POST /graphql: {errors[:300]}", transient=False) from None
+        except GitHubException as exc:
+            err = _error(exc, "POST /graphql")
+            if err.status_code == 401:
+                self.forget_token(installation_id)
+            raise err from None
 
     def app_call(self, method: str, url: str) -> Any:
         """One REST call as the App itself (JWT), e.g. finding the installation of a repository."""

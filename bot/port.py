@@ -19,6 +19,7 @@ from .notes import PullRequestNotes
 from .outbox import Outbox, sync_key
 from .repo_config import read_config
 from .store import BotStore
+from .threads import MAX_PAGES, QUERY, ThreadState, parse_page
 
 
 class GitHubPort(Protocol):
@@ -31,6 +32,7 @@ class GitHubPort(Protocol):
     def permission(self, repo: str, login: str) -> dict[str, Any] | None: ...
     def pull(self, repo: str, number: int) -> dict[str, Any]: ...
     def reviews(self, repo: str, number: int) -> list[dict[str, Any]]: ...
+    def review_threads(self, repo: str, number: int) -> list[ThreadState]: ...
     def files_at(self, repo: str, sha: str) -> FileSource: ...
     def check_runs_at(self, repo: str, sha: str) -> list[dict[str, Any]]: ...
 
@@ -86,6 +88,20 @@ class LiveGitHub:
     def reviews(self, repo: str, number: int) -> list[dict[str, Any]]:
         """Every review of the PR, oldest first."""
         return self.github.paginate(self._inst(repo), f"/repos/{repo}/pulls/{number}/reviews")
+
+    def review_threads(self, repo: str, number: int) -> list[ThreadState]:
+        """The PR's review threads and whether each is resolved (GraphQL: REST has no thread state)."""
+        owner, name = repo.split("/", 1)
+        found: list[ThreadState] = []
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            data = self.github.graphql(self._inst(repo), QUERY, {"owner": owner, "name": name, "number": number,
+                                                                 "after": after})
+            page, after = parse_page(data)
+            found += page
+            if after is None:
+                break
+        return found
 
     def files_at(self, repo: str, sha: str) -> FileSource:
         """The repository's files at commit `sha`, read through git trees and blobs (cached by SHA)."""

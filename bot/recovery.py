@@ -9,7 +9,8 @@ redelivery keeps the event's guid, so one that does arrive twice is still proces
 https://docs.github.com/en/webhooks/using-webhooks/handling-failed-webhook-deliveries
 
 After downtime the open PRs linked to active sessions are re-read too (head commit, gate
-policy, reviews): a push or a review may have happened while nobody listened.
+policy, review threads through GraphQL, reviews): a push, a review or a thread resolved or
+reopened may have happened while nobody listened.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from standin import (
     git_http,
+    graphql,
     routes_app,
     routes_checks,
     routes_git,
@@ -96,7 +97,7 @@ def build_app(gh: GitHubStandIn) -> FastAPI:
 
     auth = Auth(gh)
     modules = (routes_app, routes_checks, routes_repos, routes_git, routes_user, routes_manifest)
-    for module in (*modules, git_http):
+    for module in (*modules, graphql, git_http):
         module.register(app, gh, auth)
     return app
 

@@ -18,6 +18,7 @@ from agent_os.files import FileSource, Snapshot
 from agent_os.project import Project, ProjectConfig, parse_config
 from bot.events import Event
 from bot.github import GitHubCallError
+from bot.threads import ThreadState
 from bot.handlers import Handlers
 from bot.settings import Settings
 
@@ -37,6 +38,7 @@ class RecordingGitHub:
                                                             "reader": "read"})
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     review_list: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    threads: dict[int, list[ThreadState]] = field(default_factory=dict)  # PR number -> its review threads
     status_comments: set[tuple[str, int]] = field(default_factory=set)
     runs: dict[int, list[str]] = field(default_factory=dict)  # check run id -> sessions it shows
     calls: list[tuple[Any, ...]] = field(default_factory=list)
@@ -94,6 +96,10 @@ class RecordingGitHub:
     def reviews(self, repo: str, number: int) -> list[dict[str, Any]]:
         self.calls.append(("reviews", repo, number))
         return list(self.review_list.get(number, []))
+
+    def review_threads(self, repo: str, number: int) -> list[ThreadState]:
+        self.calls.append(("review_threads", repo, number))
+        return list(self.threads.get(number, []))
 
     # writes
     def sync_checks(self, repo: str, number: int) -> None:

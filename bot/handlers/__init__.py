@@ -59,8 +59,8 @@ class Handlers:
         refresh(self.context, repo, number)
 
     def reconcile(self, repo: str, number: int) -> None:
-        """After downtime: re-read an open PR (head, policy, reviews) and sync its checks."""
-        refresh(self.context, repo, number, resend=False)
+        """After downtime: re-read an open PR (head, policy, reviews, threads) and sync its checks."""
+        refresh(self.context, repo, number, resend=False, threads=True)
 
 
 __all__ = ["Context", "Handlers", "PermanentError", "ROUTER", "parse_command", "session_ids_in", "spec_dirs_in"]

@@ -20,7 +20,7 @@ from ..routing import Router
 from ..unlinked import queue_unlinked_check
 from .ci import catch_up as catch_up_ci
 from .context import Context, repo_of
-from .reviews import backfill_reviews
+from .reviews import backfill_reviews, backfill_threads
 
 log = logging.getLogger(__name__)
 router: Router[Context] = Router()
@@ -123,9 +123,9 @@ def apply_gate_policy(ctx: Context, repo: str, number: int, base_ref: str, sessi
     ctx.github.set_notes(repo, number, notes)
 
 
-def refresh(ctx: Context, repo: str, number: int, *, resend: bool = True) -> None:
-    """Re-read the PR (head, base config, reviews) and bring its check runs up to date
-    (`resend`: re-post every one, even those that look unchanged)."""
+def refresh(ctx: Context, repo: str, number: int, *, resend: bool = True, threads: bool = False) -> None:
+    """Re-read the PR (head, base config, reviews; `threads`: review threads too) and bring its
+    check runs up to date (`resend`: re-post every one, even those that look unchanged)."""
     sessions = set(ctx.engine.sessions_for_pull_request(repo, number))
     if not sessions:
         return
@@ -138,6 +138,8 @@ def refresh(ctx: Context, repo: str, number: int, *, resend: bool = True) -> Non
     reverify(ctx, repo, head, sessions)
     catch_up_ci(ctx, repo, head, sessions)
     apply_gate_policy(ctx, repo, number, pull["base"]["ref"], sessions)
+    if threads:  # before the reviews: an approval must not pass a gate a reopened thread holds
+        backfill_threads(ctx, repo, number)
     backfill_reviews(ctx, repo, number, sessions)
     if resend:
         ctx.github.recheck(repo, head)

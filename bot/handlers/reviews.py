@@ -74,14 +74,27 @@ def on_review_comment(event: Event, ctx: Context) -> str:
 def on_thread(event: Event, ctx: Context) -> str:
     """Mark the thread resolved or open on every session that holds it."""
     repo, number = pull_of(event)
-    thread = event.part(Thread, "thread")
-    record_comments(ctx, repo, number, thread.comments, deleted=False)
-    ids = [c.id for c in thread.comments]
-    touched = sum(ctx.engine.set_thread_resolved(sid, thread.node_id, event.action == "resolved", ids)
-                  for sid in ctx.engine.sessions_for_pull_request(repo, number))
+    touched = apply_thread(ctx, repo, number, event.part(Thread, "thread"), event.action == "resolved")
     if touched:
         ctx.github.sync_checks(repo, number)
     return f"thread {event.action} on {touched} session(s)"
+
+
+def apply_thread(ctx: Context, repo: str, number: int, thread: Thread, resolved: bool) -> int:
+    """A thread's state, from its webhook or read back after downtime: its comments are offered
+    to the PR's sessions, then each session holding one records it resolved or open. How
+    many sessions hold it."""
+    record_comments(ctx, repo, number, thread.comments, deleted=False)
+    ids = [c.id for c in thread.comments]
+    return sum(ctx.engine.set_thread_resolved(sid, thread.node_id, resolved, ids)
+               for sid in ctx.engine.sessions_for_pull_request(repo, number))
+
+
+def backfill_threads(ctx: Context, repo: str, number: int) -> None:
+    """Bring the sessions' review threads up to GitHub's (resolved or reopened while we were down)."""
+    # Reopened ones first: a gate must not pass between reading one resolved and one reopened.
+    for state in sorted(ctx.github.review_threads(repo, number), key=lambda s: s.resolved):
+        apply_thread(ctx, repo, number, state.thread, state.resolved)
 
 
 def record_comments(ctx: Context, repo: str, number: int, comments: list[ReviewComment], *,

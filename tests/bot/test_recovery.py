@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from botkit import REPO, WEBHOOK_PATH, BotEnv, bot_env, settle, wait_until
+from botkit import REPO, WEBHOOK_PATH, BotEnv, bot_env, pr_files, run_to_gate, settle, wait_until
 
 from bot.app import create_app
 from bot.github import DeliveryAttempt
@@ -77,3 +77,52 @@ def test_a_review_and_a_push_made_while_down_are_read_back_at_start(tmp_path, cr
             assert env.engine.state(sid).pull_requests[0].head_sha == new_head
         finally:
             again.server.stop()
+
+
+def test_threads_resolved_or_reopened_while_down_hold_or_release_the_gate_after_restart(tmp_path, credentials):
+    with bot_env(tmp_path, credentials) as env:
+        env.gh.set_files(REPO, {".agent-os/config.yaml": "gates:\n  approvals: 1\n  require_resolved_threads: true\n"})
+        sid = env.engine.start("spec_creation_v1", "auth").session.session_id
+        spec_dir = env.engine.state(sid).spec_dir
+        run_to_gate(env.engine, sid)
+        pr = env.gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}",
+                                      files=pr_files(env.engine, sid))
+        settle(env)
+        first = env.gh.review_comment(REPO, pr.number, "rev", f"{spec_dir}/srd.md", 12, "Add rate limiting")
+        second = env.gh.review_comment(REPO, pr.number, "rev", f"{spec_dir}/srd.md", 20, "Name the limits")
+        env.gh.resolve_thread(REPO, pr.number, second.thread_id, sender="dev")
+        env.gh.submit_review(REPO, pr.number, "rev", "approved")
+        settle(env)
+
+        def open_threads() -> list[int]:  # each by its first comment
+            return [t.comments[0].comment_id for t in env.engine.review_feedback(sid).open_threads]
+
+        assert open_threads() == [first.id] and env.engine.state(sid).status == "active"
+        env.settings = env.settings.model_copy(update={"recover_interval": 60.0, "recover_delay": 0.0})
+
+        # Down: the open thread is resolved, the resolved one reopened; GitHub's delivery log is
+        # gone too, so only re-reading the PR's threads (GraphQL) can tell.
+        env.server.stop()
+        env.gh.resolve_thread(REPO, pr.number, first.thread_id, sender="dev")
+        env.gh.resolve_thread(REPO, pr.number, second.thread_id, sender="rev", resolved=False)
+        env.gh.attempts.clear()
+        again = restart(env)
+        try:
+            wait_until(lambda: open_threads() == [second.id], what="the reopened thread to hold the gate")
+            settle(again)
+            assert env.engine.state(sid).status == "active" and not env.engine.gate(sid).satisfied
+            assert again.checks(pr.head_sha)["Agent OS"] == ("completed", "action_required")
+        finally:
+            again.server.stop()
+
+        # Down again: the last open thread is resolved, and the gate passes on restart.
+        env.gh.resolve_thread(REPO, pr.number, second.thread_id, sender="dev")
+        env.gh.attempts.clear()
+        third = restart(env)
+        try:
+            wait_until(lambda: env.engine.state(sid).status == "complete", what="the gate to pass")
+            settle(third)
+            assert third.checks(pr.head_sha)["Agent OS"] == ("completed", "success")
+            assert len(env.gh.requests("POST", "/graphql")) >= 2
+        finally:
+            third.server.stop()

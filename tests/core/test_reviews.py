@@ -99,3 +99,20 @@ def test_threads_group_replies_under_their_root_and_count_open_ones():
     assert [(t.root.comment_id, [x.comment_id for x in t.comments], t.resolved) for t in threads] == \
         [(1, [1, 2], True), (3, [3], False)]
     assert unresolved_count(threads) == 1
+
+
+def test_a_comment_or_thread_state_told_again_changes_nothing_and_logs_nothing(engine: Engine):
+    # Redelivered webhooks and the bot's re-read after downtime tell the same state again.
+    sid = engine.start("notes_v1", "notes").session.session_id
+    spec = engine.state(sid).spec_dir
+    engine.link_pull_request(sid, "acme/app", 7)
+    comment = views.ReviewCommentInput(comment_id=1, path=f"{spec}/notes.md", line=2, author="bob", body="Why?")
+    for _ in range(2):
+        assert engine.record_review_comment(sid, comment)
+        assert engine.set_thread_resolved(sid, "PRRT_1", True, [1])
+    assert engine.record_review_comment(sid, comment.model_copy(update={"line": None}))  # GitHub lost the line
+    kinds = [e.kind for e in engine.events(sid)]
+    assert kinds.count("review_comment_open") == 1 and kinds.count("thread_resolved") == 1
+    assert engine.set_thread_resolved(sid, "PRRT_1", False, [1])
+    assert [e.kind for e in engine.events(sid)].count("thread_unresolved") == 1
+    assert [t.comments[0].line for t in engine.review_feedback(sid).open_threads] == [2]

@@ -30,6 +30,52 @@ BEYOND_SUBSET = [
     ("POST", r"^/repos/[^/]+/[^/]+/pulls$"),
     ("GET", r"^/repos/[^/]+/[^/]+/branches$"),
 ]
+# GraphQL is outside the REST description: `POST /graphql` is checked against the shape of
+# GitHub's answer to the one query the bot makes (PR review threads), written from GitHub's
+# public GraphQL schema (https://docs.github.com/graphql/reference/objects#pullrequestreviewthread)
+# and its error format (`errors[]` with message, locations, path, and `type` or `extensions`).
+GRAPHQL_PATHS = ("/graphql", "/api/graphql")
+_INT_OR_NULL = {"type": ["integer", "null"]}
+_PAGE_INFO = {"type": "object", "additionalProperties": False, "properties": {
+    "hasNextPage": {"type": "boolean"}, "hasPreviousPage": {"type": "boolean"},
+    "endCursor": {"type": ["string", "null"]}, "startCursor": {"type": ["string", "null"]}}}
+_COMMENT = {"type": "object", "additionalProperties": False, "properties": {
+    "id": {"type": "string"}, "databaseId": _INT_OR_NULL, "body": {"type": "string"},
+    "url": {"type": "string", "format": "uri"}, "path": {"type": "string"},
+    "author": {"type": ["object", "null"], "additionalProperties": False,
+               "properties": {"login": {"type": "string"}}, "required": ["login"]}}}
+
+
+def _connection(node: dict) -> dict:
+    return {"type": ["object", "null"], "additionalProperties": False, "properties": {
+        "nodes": {"type": "array", "items": {"anyOf": [node, {"type": "null"}]}},
+        "pageInfo": _PAGE_INFO, "totalCount": {"type": "integer"}}}
+
+
+_THREAD = {"type": "object", "additionalProperties": False, "properties": {
+    "id": {"type": "string"}, "isResolved": {"type": "boolean"}, "isOutdated": {"type": "boolean"},
+    "path": {"type": "string"}, "line": _INT_OR_NULL, "originalLine": _INT_OR_NULL,
+    "comments": _connection(_COMMENT)}}
+GRAPHQL_ANSWER = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "data": {"type": ["object", "null"], "additionalProperties": False, "properties": {
+            "repository": {"type": ["object", "null"], "additionalProperties": False, "properties": {
+                "pullRequest": {"type": ["object", "null"], "additionalProperties": False, "properties": {
+                    "reviewThreads": _connection(_THREAD)}}}}}},
+        "errors": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["message"], "additionalProperties": False, "properties": {
+                "message": {"type": "string"}, "type": {"type": "string"},
+                "path": {"type": "array", "items": {"type": ["string", "integer"]}},
+                "locations": {"type": "array", "items": {
+                    "type": "object", "required": ["line", "column"], "additionalProperties": False,
+                    "properties": {"line": {"type": "integer"}, "column": {"type": "integer"}}}},
+                "extensions": {"type": "object", "required": ["code"]}}}}},
+    "anyOf": [{"required": ["data"]}, {"required": ["errors"]}],
+}
+GRAPHQL_REQUEST = {"type": "object", "required": ["query"], "additionalProperties": False,
+                   "properties": {"query": {"type": "string"}, "variables": {"type": ["object", "null"]},
+                                  "operationName": {"type": ["string", "null"]}}}
 _NOT_REST = re.compile(r"^/(login/|settings/|organizations/[^/]+/settings/|[^/]+/[^/]+\.git/)")
 
 
@@ -141,6 +187,8 @@ class Checker:
         """Divergences of one REST exchange from GitHub's description."""
         if _NOT_REST.match(path):
             return []
+        if path in GRAPHQL_PATHS:
+            return self.graphql(method, status, request_body, response_body, injected=injected)
         op = self.operation(method, path)
         if op is None:
             template = next((t for m, t in BEYOND_SUBSET if m == method and re.match(t, path)), None)
@@ -181,6 +229,21 @@ class Checker:
             problems += self._validate(self._schema(schema), response_body, API_URI,
                                        f"{where} response")
         return problems
+
+    def graphql(self, method: str, status: int, request_body: object, response_body: object, *,
+                injected: bool = False) -> list[str]:
+        """Divergences of one GraphQL exchange from GitHub's answer shape (see GRAPHQL_ANSWER)."""
+        where = f"{method} /graphql [{status}]"
+        if method != "POST":
+            return [f"{where}: GitHub's GraphQL endpoint takes POST only"]
+        self.seen_operations.add("POST /graphql")
+        problems = self._validate(GRAPHQL_REQUEST, request_body, API_URI, f"{where} request")
+        if injected or response_body is None:
+            return problems
+        if status != 200:  # refused before GraphQL ran (401, 400): REST's error shape
+            schema = self._schema({"$ref": "#/components/schemas/basic-error"})
+            return problems + self._validate(schema, response_body, API_URI, f"{where} response")
+        return problems + self._validate(GRAPHQL_ANSWER, response_body, API_URI, f"{where} response")
 
     def webhook(self, event: str, payload: dict) -> list[str]:
         """Divergences of one webhook payload from GitHub's schema for its event and action."""

@@ -41,6 +41,7 @@ EXPECTED_OPERATIONS = {
     "GET /user/installations/{installation_id}/repositories",
     "POST /app-manifests/{code}/conversions",
     "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
+    "POST /graphql",  # review threads after downtime (outside the REST description: see conformance.py)
 }
 EXPECTED_EVENTS = {
     "pull_request$opened", "pull_request$synchronize", "pull_request$closed",
@@ -133,3 +134,6 @@ def test_the_checker_catches_a_divergence():
     assert checker.request("POST", "/repos/o/r/check-runs", 201, {"head_sha": 1}, None)
     assert checker.webhook("ping", {"zen": "z", "hook_id": 1, "hook": {}})
     assert checker.request("GET", "/repos/o/r/nonsense", 200, None, {})
+    threads = {"data": {"repository": {"pullRequest": {"reviewThreads": {"nodes": [{"isResolved": "yes"}]}}}}}
+    assert checker.request("POST", "/graphql", 200, {"query": "{ x }"}, threads)
+    assert checker.request("POST", "/graphql", 200, {"query": "{ x }"}, {"errors": [{"msg": "no"}]})
