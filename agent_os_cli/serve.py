@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -58,6 +59,10 @@ def serve_command(
     app_state = "on" if settings.app_id is not None else "off (set AGENT_OS_APP_ID to turn it on)"
     err_console.print(f"Agent OS team server on http://{host}:{port} — project {escape(str(proj.root))}; "
                       f"GitHub App {app_state}; MCP at /mcp; sessions at /sessions", highlight=False)
+    # Threads share one interpreter lock, handed over every `switchinterval`: at Python's 5 ms
+    # a webhook waiting for it behind the busy worker thread waits that long at each of the
+    # several hand-overs an answer takes. 1 ms keeps acknowledgements fast under a backlog.
+    sys.setswitchinterval(0.001)
     # X-Forwarded-For/Proto are believed from the trusted proxies only (AGENT_OS_TRUSTED_PROXIES).
     uvicorn.run(create_team_app(settings, project=proj, host=host), host=host, port=port, log_level="info",
                 timeout_graceful_shutdown=10, proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies)

@@ -1,6 +1,7 @@
 """GitHub App benchmark: webhook acknowledgement, sustained processing, approval to green check.
 
-Run from the repository root:  python bench/bench_bot.py [--acks 1000] [--burst 300] [--approvals 15] [--json]
+Run from the repository root:  python bench/bench_bot.py [--acks 1000] [--burst 300] [--approvals 15]
+                               [--only ack|burst|approval|backlog] [--json]
 
 The bot runs as the product runs it, `agent-os serve` in its own process (one uvicorn
 worker, the SQLite store, githubkit over real HTTP); the local GitHub stand-in runs in
@@ -13,8 +14,10 @@ this process and plays GitHub. Measured:
   - approval to check: a reviewer's approval webhook sent for a session waiting at its
     gate, until the stand-in shows the overall `Agent OS` check as `success`;
   - ack under a backlog: review webhooks on linked pull requests (each one real work for
-    the worker) POSTed by many concurrent senders at once, while the worker drains them;
-    the time from sending each to its 202. The acknowledgement must not wait on the worker.
+    the worker) POSTed by many concurrent senders at once (from a process of their own),
+    while the worker drains them; the time from sending each to its 202, the server's CPU
+    time per delivery, and the load average around it (the machine may be shared). The
+    acknowledgement must not wait on the worker.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import pickle
 import sqlite3
 import statistics
 import subprocess
@@ -135,7 +139,8 @@ def main() -> int:
                 if "approval" in wanted:
                     figures["approval_to_check_ms"] = approval_to_check(engine, gh, args.approvals)
                 if "backlog" in wanted:
-                    figures["backlog_ack_ms"] = backlog_acks(url, engine, gh, root, args.backlog, args.senders)
+                    figures["backlog_ack_ms"] = backlog_acks(url, engine, gh, root, args.backlog, args.senders,
+                                                             server.pid)
             finally:
                 server.terminate()
                 server.wait(20)
@@ -155,7 +160,9 @@ def main() -> int:
               f"p50 {c['p50']} ms   p95 {c['p95']} ms")
     if d := figures.get("backlog_ack_ms"):
         print(f"  webhook ack under a backlog, {d['n']} reviews from {d['senders']} senders at once   "
-              f"p50 {d['p50']} ms   p99 {d['p99']} ms   max {d['max']} ms   (drained in {d['drain_s']} s)")
+              f"p50 {d['p50']} ms   p99 {d['p99']} ms   max {d['max']} ms   (drained in {d['drain_s']} s; "
+              f"server CPU {d['server_cpu_ms_per_delivery']} ms a delivery; load {d['load_before']} before, "
+              f"{d['load_after']} after)")
     return 0
 
 
@@ -199,38 +206,68 @@ def burst(client: httpx.Client, url: str, engine: Engine, gh: GitHubStandIn, roo
             "per_s": round(n / seconds, 1)}
 
 
-def backlog_acks(url: str, engine: Engine, gh: GitHubStandIn, root: Path, n: int, senders: int) -> dict:
-    """`n` review webhooks on ten linked PRs, POSTed by `senders` concurrent senders (asyncio
-    in one thread, so the senders cost little CPU); each one's time to its 202."""
+def backlog_acks(url: str, engine: Engine, gh: GitHubStandIn, root: Path, n: int, senders: int,
+                 server_pid: int) -> dict:
+    """`n` review webhooks on ten linked PRs, POSTed by `senders` concurrent senders at once;
+    each one's time to its 202, and the server's CPU time per delivery (acknowledged and processed)."""
     db = root / ".agent-os" / "agent_os.db"
     prs = []
     for k in range(10):
         sid = engine.start("gated_v1", f"backlog {k}", author="dev").session.session_id
         prs.append(gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}", head_ref=f"b{k}"))
     wait_for(lambda: all("Agent OS" in gh.check_runs(REPO, pr.head_sha) for pr in prs))
-    deliveries = []
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    requests = []
     for i in range(n):
         gh.submit_review(REPO, prs[i % len(prs)].number, "rev", "commented", body=f"note {i}", send=False)
-        deliveries.append(gh.deliveries[-1])
+        d = gh.deliveries[-1]
+        head = "".join(f"{k}: {v}\r\n" for k, v in d.headers.items())
+        requests.append((f"POST /webhooks/github HTTP/1.1\r\nHost: {host}\r\n{head}"
+                         f"Content-Length: {len(d.body)}\r\n\r\n").encode() + d.body)
     before = done_count(db)
+    load = os.getloadavg()[0]
+    cpu0 = process_cpu(server_pid)
+    # The senders run in a process of their own: in this one the stand-in answers the worker's
+    # calls meanwhile, and would hold up the senders' clock instead of the server.
+    with tempfile.NamedTemporaryFile(suffix=".pickle") as batch:
+        pickle.dump({"host": host, "port": int(port), "senders": senders, "requests": requests}, batch)
+        batch.flush()
+        sent = subprocess.run([sys.executable, __file__, "--send-backlog", batch.name], capture_output=True,
+                              text=True, check=True)
+    result = json.loads(sent.stdout)
+    times = result["times"]
+    wait_for(lambda: done_count(db) >= before + n, step=0.01)
+    drained = time.time() - result["started"]
+    cpu = process_cpu(server_pid) - cpu0
+    return {"n": n, "senders": senders, "p50": round(statistics.median(times), 1),
+            "p99": round(percentile(times, 0.99), 1), "max": round(max(times), 1),
+            "drain_s": round(drained, 1), "server_cpu_ms_per_delivery": round(cpu * 1000 / n, 2),
+            "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2)}
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def send_backlog(path: str) -> int:
+    """The senders' side (their own process): each request POSTed over one of `senders`
+    keep-alive connections as soon as that connection's previous answer came; prints each
+    request's milliseconds to its 202 as JSON."""
+    job = pickle.loads(Path(path).read_bytes())
     times: list[float] = []
 
-    host, port = url.split("//")[1].split("/")[0].split(":")
-
     async def send_all() -> None:
-        # Raw HTTP/1.1 over keep-alive connections: httpx's async pool, at 100 connections,
-        # costs more than the server does and would be measured instead of it.
+        # Raw HTTP/1.1: httpx's async pool, at 100 connections, costs more than the server does.
         queue: asyncio.Queue = asyncio.Queue()
-        for d in deliveries:
-            queue.put_nowait(d)
+        for request in job["requests"]:
+            queue.put_nowait(request)
 
         async def sender() -> None:
-            reader, writer = await asyncio.open_connection(host, int(port))
+            reader, writer = await asyncio.open_connection(job["host"], job["port"])
             while not queue.empty():
-                d = queue.get_nowait()
-                head = "".join(f"{k}: {v}\r\n" for k, v in d.headers.items())
-                request = (f"POST /webhooks/github HTTP/1.1\r\nHost: {host}\r\n{head}"
-                           f"Content-Length: {len(d.body)}\r\n\r\n").encode() + d.body
+                request = queue.get_nowait()
                 t0 = time.perf_counter()
                 writer.write(request)
                 await writer.drain()
@@ -242,14 +279,12 @@ def backlog_acks(url: str, engine: Engine, gh: GitHubStandIn, root: Path, n: int
                 assert answer.split()[1] == b"202", answer
             writer.close()
 
-        await asyncio.gather(*(sender() for _ in range(senders)))
+        await asyncio.gather(*(sender() for _ in range(job["senders"])))
 
-    t0 = time.perf_counter()
+    started = time.time()
     asyncio.run(send_all())
-    wait_for(lambda: done_count(db) >= before + n, step=0.01)
-    return {"n": n, "senders": senders, "p50": round(statistics.median(times), 1),
-            "p99": round(percentile(times, 0.99), 1), "max": round(max(times), 1),
-            "drain_s": round(time.perf_counter() - t0, 1)}
+    print(json.dumps({"started": started, "times": times}))
+    return 0
 
 
 def approval_to_check(engine: Engine, gh: GitHubStandIn, n: int) -> dict[str, float]:
@@ -268,4 +303,6 @@ def approval_to_check(engine: Engine, gh: GitHubStandIn, n: int) -> dict[str, fl
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--send-backlog":
+        raise SystemExit(send_backlog(sys.argv[2]))
     raise SystemExit(main())
