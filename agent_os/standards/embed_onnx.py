@@ -14,9 +14,11 @@ No torch: the model loads in under a second, and a query embeds in a few millise
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import struct
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,42 @@ import numpy as np
 from .embedder import EMBED_BATCH, MAX_SEQ_TOKENS, MINILM_DIM, MINILM_NAME, BackgroundLoaded
 
 MODEL_FILE = Path(__file__).resolve().parent / "model" / f"{MINILM_NAME}.fp32.onnx"
+
+
+class _Runs:
+    """Inference calls in flight, so that the process can exit between two of them.
+
+    A background build runs the model in a daemon thread. If the interpreter exits while
+    that thread is inside ONNX Runtime (a client closing `agent-os mcp` mid-build), the
+    runtime is torn down under it and the process aborts ("terminate called without an
+    active exception", exit -6). At exit we let the runs in flight finish (one text: tens
+    of milliseconds) and hold any later one back for good; the daemon thread just stops.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._exiting = False
+
+    def enter(self) -> None:
+        with self._cond:
+            while self._exiting:
+                self._cond.wait()  # never woken: the process is exiting
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._exiting = True
+            self._cond.wait_for(lambda: self._active == 0, timeout)
+
+
+_runs = _Runs()
+atexit.register(_runs.stop)
 
 
 def recipe_path(model_file: Path) -> Path:
@@ -151,7 +189,11 @@ class OnnxEmbedder(BackgroundLoaded):
 
     def _run(self, tokens: list[int]) -> np.ndarray:
         input_ids = np.asarray([tokens], dtype=np.int64)
-        (vector,) = self._session.run(
-            None, {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)}
-        )
+        _runs.enter()
+        try:
+            (vector,) = self._session.run(
+                None, {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)}
+            )
+        finally:
+            _runs.leave()
         return np.ascontiguousarray(vector, dtype=np.float32)
