@@ -100,7 +100,7 @@ def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
         sid = engine.start("spec_creation_v1", "auth").session.session_id
         run_to_gate(engine, sid)
 
-        server = serve(tmp_path, gh, port, key)
+        server = serve(tmp_path, gh, port, key, AGENT_OS_LEASE_SECONDS="2")  # a dead server's claims lapse soon
         try:
             pr = gh.open_pull_request(REPO, author="dev", body=f"Agent-OS-Session: {sid}",
                                       files=pr_files(engine, sid))
@@ -119,7 +119,7 @@ def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
         assert gh.check_runs(REPO, pr.head_sha)["Agent OS"].conclusion == "action_required"
 
         gh.faults.clear()
-        server = serve(tmp_path, gh, port, key)
+        server = serve(tmp_path, gh, port, key, AGENT_OS_LEASE_SECONDS="2")  # a dead server's claims lapse soon
         try:
             wait_until(lambda: gh.check_runs(REPO, pr.head_sha)["Agent OS"].conclusion == "success", timeout=30,
                        what="the overall check to turn green after the restart")
