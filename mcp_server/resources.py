@@ -6,10 +6,20 @@ absolute path names nothing and reads as "not found", never as a file elsewhere.
 
 from __future__ import annotations
 
+import functools
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.server.mcpserver.resources import FunctionResource
+
+from agent_os.errors import AgentOSError
 from agent_os.files import FileMissing, PathOutside, WorkingTree
 from agent_os.project import Project
 from agent_os.registry import Registry
 from agent_os.standards.scan import root_labels, scan
+
+from .backend import Backend
+from .sources import repository_of
 
 
 def list_standards(project: Project) -> list[str]:
@@ -68,3 +78,68 @@ def read_workflow(registry: Registry, name: str) -> str:
         if rel.split("/", 1)[0] in ("phases", "tasks") and rel.endswith(".md") and rel.count("/") == 1:
             parts += ["", f"## {rel}", "", files[rel].rstrip()]
     return "\n".join(parts) + "\n"
+
+
+def register_resources(server: MCPServer, backend: Backend) -> None:
+    """Offer the standards and workflows as resources: by URI template, as an index each, and
+    one concrete entry per document so `resources/list` describes every one."""
+    project = backend.project
+
+    def standard_text(path: str, repository: str | None = None) -> str:
+        libraries = backend.engine.libraries
+        if repository and libraries is not None:  # the repository's own override the shipped ones
+            try:
+                own = libraries.standards(repository, max_age=60.0).documents.get(path)
+            except AgentOSError:
+                own = None
+            if own is not None:
+                return own.decode("utf-8", errors="replace")
+        text = read_standard(project, path)
+        if text is None:
+            raise ResourceNotFoundError(f"No standards document {path!r}; read standards://index for the list.")
+        return text
+
+    @server.resource("standards://{+path}", name="standard", mime_type="text/markdown",
+                     description="A standards document by its path, e.g. standards://security/rate-limiting.md")
+    def standard(path: str, ctx: Context) -> str:
+        return standard_text(path, repository_of(ctx))
+
+    def workflow_text(name: str, repository: str | None = None) -> str:
+        try:
+            return read_workflow(backend.engine.registry_for(repository), name)
+        except AgentOSError as exc:
+            raise ResourceNotFoundError(str(exc)) from None
+
+    @server.resource("workflow://{name}", name="workflow", mime_type="text/markdown",
+                     description="A workflow definition: its YAML and every phase's instructions.")
+    def workflow(name: str, ctx: Context) -> str:
+        return workflow_text(name, repository_of(ctx))
+
+    @server.resource("standards://index", name="standards-index", mime_type="text/markdown",
+                     description="Every standards document, with its resource URI.")
+    def standards_index() -> str:
+        lines = ["# Standards", ""]
+        lines += [f"- [{rel}](standards://{rel})" for rel in list_standards(project)]
+        return "\n".join(lines) + "\n"
+
+    @server.resource("workflow://index", name="workflows-index", mime_type="text/markdown",
+                     description="Every workflow this project can start, with its resource URI.")
+    def workflows_index() -> str:
+        # A static resource gets no request context (the SDK's rule): the shipped workflows and
+        # the server's own; a repository's own are read by name (workflow://NAME) or listed
+        # with list_workflows.
+        lines = ["# Workflows", ""]
+        for w in backend.engine.list_workflows():
+            lines.append(f"- [{w.name}](workflow://{w.name}) v{w.version} ({w.source}): {w.description}")
+        return "\n".join(lines) + "\n"
+
+    # Concrete entries so resources/list shows each document; reads stay live.
+    for rel in list_standards(project):
+        server.add_resource(FunctionResource.from_function(
+            fn=functools.partial(standard_text, rel), uri=f"standards://{rel}", name=rel, mime_type="text/markdown",
+            description=describe_standard(project, rel)))
+    registry = Registry(project)
+    for name in registry.names():
+        server.add_resource(FunctionResource.from_function(
+            fn=functools.partial(workflow_text, name), uri=f"workflow://{name}", name=name, mime_type="text/markdown",
+            description=describe_workflow(registry, name)))

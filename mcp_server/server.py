@@ -9,7 +9,6 @@ engine. No tool approves a gate: only people do, on the pull request or with
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,15 +17,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError
-from mcp.server.mcpserver.resources import FunctionResource
 from mcp.types import ToolAnnotations
 
 from agent_os import __version__, views
 from agent_os.engine import Engine
-from agent_os.errors import AgentOSError, EvidenceRejected
+from agent_os.errors import EvidenceRejected
 from agent_os.project import Project
-from agent_os.registry import Registry
 from agent_os.repo_library import RepositoryUnavailable
 from agent_os.standards.models import SearchResponse
 from agent_os.tokens import repository_allowed
@@ -36,14 +32,8 @@ from .backend import Backend
 from .errors import refusals_as_tool_errors
 from .models import SessionList, WorkflowList
 from .prompts import register_prompts
-from .resources import (
-    describe_standard,
-    describe_workflow,
-    list_standards,
-    read_standard,
-    read_workflow,
-)
-from .sources import META_REPOSITORY, Sources, request_meta
+from .resources import register_resources
+from .sources import Sources, repository_of, request_meta
 from .summaries import summarised
 
 if TYPE_CHECKING:
@@ -129,7 +119,7 @@ def build_server(
     )
     _register_tools(server, backend, on_tool_call)
     if local:
-        _register_resources(server, backend)
+        register_resources(server, backend)
     register_prompts(server)
     server.backend = backend  # type: ignore[attr-defined]  # for the doors and tests
     server.on_list_tools = backend.handshake.set  # type: ignore[attr-defined]
@@ -141,16 +131,10 @@ class _Server(MCPServer):
 
     on_list_tools: Callable[[], None] | None = None
 
-    async def list_tools(self):  # noqa: ANN201 - the SDK's own return type
+    async def list_tools(self):
         if self.on_list_tools is not None:
             self.on_list_tools()
         return await super().list_tools()
-
-
-def repository_of(ctx: Context) -> str | None:
-    """The repository a call is about (the door's clone, or a token's only one), for the
-    workflows and standards it sees; None: the shipped ones and the server's own."""
-    return scope.call_repository(request_meta(ctx).get(META_REPOSITORY))
 
 
 def report_progress(ctx: Context, done: int, total: int, message: str) -> None:
@@ -159,14 +143,14 @@ def report_progress(ctx: Context, done: int, total: int, message: str) -> None:
 
     try:
         anyio.from_thread.run(ctx.report_progress, done, total, message)
-    except Exception:  # noqa: BLE001 - progress is a courtesy; the answer matters
+    except Exception:
         log.debug("progress notification not sent", exc_info=True)
 
 
 def _register_tools(server: MCPServer, backend: Backend,
                     on_tool_call: Callable[[str, bool], None] | None = None) -> None:
-    def tool(annotations: ToolAnnotations):  # noqa: ANN202 - decorator factory
-        def register(fn):  # noqa: ANN001, ANN202
+    def tool(annotations: ToolAnnotations):
+        def register(fn):
             server.add_tool(summarised(refusals_as_tool_errors(fn, on_tool_call)), annotations=annotations)
             return fn
 
@@ -338,66 +322,3 @@ def _register_tools(server: MCPServer, backend: Backend,
         """
         scope.check_session(backend.engine, session_id)
         return backend.engine.review_feedback(session_id)
-
-
-def _register_resources(server: MCPServer, backend: Backend) -> None:
-    project = backend.project
-
-    def standard_text(path: str, repository: str | None = None) -> str:
-        libraries = backend.engine.libraries
-        if repository and libraries is not None:  # the repository's own override the shipped ones
-            try:
-                own = libraries.standards(repository, max_age=60.0).documents.get(path)
-            except AgentOSError:
-                own = None
-            if own is not None:
-                return own.decode("utf-8", errors="replace")
-        text = read_standard(project, path)
-        if text is None:
-            raise ResourceNotFoundError(f"No standards document {path!r}; read standards://index for the list.")
-        return text
-
-    @server.resource("standards://{+path}", name="standard", mime_type="text/markdown",
-                     description="A standards document by its path, e.g. standards://security/rate-limiting.md")
-    def standard(path: str, ctx: Context) -> str:
-        return standard_text(path, repository_of(ctx))
-
-    def workflow_text(name: str, repository: str | None = None) -> str:
-        try:
-            return read_workflow(backend.engine.registry_for(repository), name)
-        except AgentOSError as exc:
-            raise ResourceNotFoundError(str(exc)) from None
-
-    @server.resource("workflow://{name}", name="workflow", mime_type="text/markdown",
-                     description="A workflow definition: its YAML and every phase's instructions.")
-    def workflow(name: str, ctx: Context) -> str:
-        return workflow_text(name, repository_of(ctx))
-
-    @server.resource("standards://index", name="standards-index", mime_type="text/markdown",
-                     description="Every standards document, with its resource URI.")
-    def standards_index() -> str:
-        lines = ["# Standards", ""]
-        lines += [f"- [{rel}](standards://{rel})" for rel in list_standards(project)]
-        return "\n".join(lines) + "\n"
-
-    @server.resource("workflow://index", name="workflows-index", mime_type="text/markdown",
-                     description="Every workflow this project can start, with its resource URI.")
-    def workflows_index() -> str:
-        # A static resource gets no request context (the SDK's rule): the shipped workflows and
-        # the server's own; a repository's own are read by name (workflow://NAME) or listed
-        # with list_workflows.
-        lines = ["# Workflows", ""]
-        for w in backend.engine.list_workflows():
-            lines.append(f"- [{w.name}](workflow://{w.name}) v{w.version} ({w.source}): {w.description}")
-        return "\n".join(lines) + "\n"
-
-    # Concrete entries so resources/list shows each document; reads stay live.
-    for rel in list_standards(project):
-        server.add_resource(FunctionResource.from_function(
-            fn=functools.partial(standard_text, rel), uri=f"standards://{rel}", name=rel, mime_type="text/markdown",
-            description=describe_standard(project, rel)))
-    registry = Registry(project)
-    for name in registry.names():
-        server.add_resource(FunctionResource.from_function(
-            fn=functools.partial(workflow_text, name), uri=f"workflow://{name}", name=name, mime_type="text/markdown",
-            description=describe_workflow(registry, name)))

@@ -14,6 +14,8 @@ from typing import Any
 from agent_os import files as filesource
 from agent_os.snapshot import Snapshot
 
+from . import scope
+
 META_SNAPSHOT = "agent-os.dev/snapshot"
 META_REPOSITORY = "agent-os.dev/repository"
 
@@ -56,3 +58,9 @@ class Sources:
         """A session was just linked to this pull request by the tool; True if the PR was
         read again (the team server re-verifies at its head at once; solo has no GitHub)."""
         return False
+
+
+def repository_of(ctx: Any) -> str | None:
+    """The repository a call is about (the door's clone, or a token's only one), for the
+    workflows and standards it sees; None: the shipped ones and the server's own."""
+    return scope.call_repository(request_meta(ctx).get(META_REPOSITORY))
