@@ -43,6 +43,9 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from common import percentile
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support import write_own_standards  # noqa: E402
+
 from agent_os.project import Project
 from agent_os.tokens import TokenStore
 from bot.serving import free_port
@@ -107,19 +110,9 @@ async def spawn_to_first_search(project: Path, errlog: Any, partial: list[bool] 
 
 
 def own_standards_project(root: Path, name: str) -> Path:
-    """A fresh project whose standards are its own: the shipped library with every heading
-    edited, so no shipped vector applies and every chunk must be embedded."""
-    from agent_os.resources import shipped_standards_dir
-
+    """A fresh project whose standards are its own: every chunk must be embedded."""
     path = new_project(root, name)
-    own = path / ".agent-os" / "standards"
-    for src in shipped_standards_dir().rglob("*.md"):
-        dst = own / src.relative_to(shipped_standards_dir())
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        lines = src.read_text(encoding="utf-8").splitlines()
-        dst.write_text("\n".join(f"{ln} (team)" if ln.startswith("#") else ln for ln in lines) + "\n",
-                       encoding="utf-8")
-    (path / ".agent-os" / "config.yaml").write_text("standards: [.agent-os/standards]\n", encoding="utf-8")
+    write_own_standards(path)
     return path
 
 

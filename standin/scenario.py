@@ -22,13 +22,10 @@ REVIEW_STATES = {
 }
 
 
-class Scenarios:
-    """Mixed into `GitHubStandIn` (which supplies state, git writes, payloads and sending)."""
+class StandInParts:
+    """What `GitHubStandIn` supplies to the scenario mixins: state, payloads and sending."""
 
     state: StandInState
-    installations: dict[int, str]
-    installation_id: int
-    hook_id: int
 
     def _payloads(self) -> PayloadBuilder:  # pragma: no cover - provided by GitHubStandIn
         raise NotImplementedError
@@ -38,6 +35,14 @@ class Scenarios:
 
     def _run(self, repo: str, check_run_id: int) -> CheckRun:  # pragma: no cover
         raise NotImplementedError
+
+
+class Scenarios(StandInParts):
+    """Mixed into `GitHubStandIn` (which supplies state, git writes, payloads and sending)."""
+
+    installations: dict[int, str]
+    installation_id: int
+    hook_id: int
 
     def open_pull_request(
         self,

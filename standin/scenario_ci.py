@@ -9,26 +9,16 @@ identity; `check_run.created` when it starts, `check_run.completed` when it conc
 from __future__ import annotations
 
 from standin.render import CI_APP
-from standin.state import CheckRun, CommitStatus, StandInState, now
-from standin.webhooks import Delivery, PayloadBuilder
+from standin.scenario import StandInParts
+from standin.state import CheckRun, CommitStatus, now
+from standin.webhooks import Delivery
 
 STATES = ("pending", "success", "failure", "error")
 CONCLUSIONS = ("success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required")
 
 
-class CIScenarios:
+class CIScenarios(StandInParts):
     """Mixed into `GitHubStandIn` (which supplies state, payloads and sending)."""
-
-    state: StandInState
-
-    def _payloads(self) -> PayloadBuilder:  # pragma: no cover - provided by GitHubStandIn
-        raise NotImplementedError
-
-    def _emit(self, event: str, payload: dict, send: bool) -> Delivery:  # pragma: no cover
-        raise NotImplementedError
-
-    def _run(self, repo: str, check_run_id: int) -> CheckRun:  # pragma: no cover
-        raise NotImplementedError
 
     def ci_check_run(
         self,

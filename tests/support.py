@@ -130,3 +130,18 @@ def two_workflow_project(root: Path):
     write_workflow(root, NOTES_V1)
     write_workflow(root, BUILD_V1)
     return Project.open(root)
+
+
+def write_own_standards(root: Path) -> None:
+    """Give the project at `root` standards of its own: the shipped library with every heading
+    changed, so no shipped vector applies and every chunk must be embedded."""
+    from agent_os.resources import shipped_standards_dir
+
+    own = root / ".agent-os" / "standards"
+    for src in shipped_standards_dir().rglob("*.md"):
+        dst = own / src.relative_to(shipped_standards_dir())
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        lines = src.read_text(encoding="utf-8").splitlines()
+        dst.write_text("\n".join(f"{ln} (team)" if ln.startswith("#") else ln for ln in lines) + "\n",
+                       encoding="utf-8")
+    (root / ".agent-os" / "config.yaml").write_text("standards: [.agent-os/standards]\n", encoding="utf-8")

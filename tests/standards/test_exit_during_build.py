@@ -11,26 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from agent_os.resources import shipped_standards_dir
+from support import write_own_standards
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def own_standards(root: Path) -> None:
-    """The shipped library with every heading changed: no shipped vector applies."""
-    own = root / ".agent-os" / "standards"
-    for src in shipped_standards_dir().rglob("*.md"):
-        dst = own / src.relative_to(shipped_standards_dir())
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        lines = src.read_text(encoding="utf-8").splitlines()
-        dst.write_text("\n".join(f"{ln} (team)" if ln.startswith("#") else ln for ln in lines) + "\n",
-                       encoding="utf-8")
-    (root / ".agent-os" / "config.yaml").write_text("standards: [.agent-os/standards]\n", encoding="utf-8")
-
-
 @pytest.mark.model
 def test_the_server_exits_cleanly_when_the_client_leaves_mid_build(tmp_path):
-    own_standards(tmp_path)
+    write_own_standards(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "AGENT_OS_EMBEDDER"}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     server = subprocess.Popen(
