@@ -70,6 +70,22 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+@functools.lru_cache(maxsize=8)
+def _signing_key(pem: str) -> Any:
+    """The App's private key, parsed once per process. pyjwt signs with a key object as
+    it does with PEM text, but parses and checks PEM text again for every JWT (~37 ms of
+    CPU each: each new client, each token refresh)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        return load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        from agent_os.errors import InputError
+
+        raise InputError("The GitHub App private key is not an unencrypted PEM private key.",
+                         hint="AGENT_OS_PRIVATE_KEY must be the path of the .pem file GitHub gave you.") from None
+
+
 @dataclass
 class GitHubApp:
     """The App's clients: one authenticated as the App, one per installation."""
@@ -81,7 +97,7 @@ class GitHubApp:
             from agent_os.errors import InputError
 
             raise InputError("No GitHub App id configured.", hint="Set AGENT_OS_APP_ID.")
-        self._auth = AppAuthStrategy(self.settings.app_id, self.settings.private_key_pem())
+        self._auth = AppAuthStrategy(self.settings.app_id, _signing_key(self.settings.private_key_pem()))
         # Our own cache, not githubkit's process-wide default: two Apps (or two test
         # servers) in one process must not share installation tokens.
         # githubkit opens an httpx client per call; one shared SSL context saves loading
