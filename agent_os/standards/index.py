@@ -79,6 +79,7 @@ class StandardsIndex:
         """Set once every document's text is in the index (keyword search can answer)."""
         self._seen: dict[tuple[str, str], tuple[int, int]] | None = None
         self._warned: set[str] = set()
+        self._vectors = q.StoredVectors()
         self._store = IndexStorage(path, {
             "schema_version": str(SCHEMA_VERSION),
             "embedder": embedder.name,
@@ -292,9 +293,9 @@ class StandardsIndex:
             if mode in ("vector", "hybrid"):
                 qvec = self.embedder.embed([query])[0]  # outside the lock: it is the slow part
                 with self._lock:
-                    rows = q.knn(self._store.db(), np.asarray(qvec, dtype=np.float32), pool, allowed)
+                    rows = self._vectors.refresh(self._store.db()).nearest(qvec, pool, allowed)
                 vector_ids = [r[0] for r in rows]
-                scores["vector"] = {r[0]: 1.0 - float(r[1]) for r in rows}
+                scores["vector"] = {r[0]: 1.0 - r[1] for r in rows}
             if mode in ("keyword", "hybrid"):
                 with self._lock:
                     rows = q.bm25(self._store.db(), query, pool, allowed)
@@ -307,10 +308,13 @@ class StandardsIndex:
         else:
             fused = [(i, scores["keyword"][i]) for i in keyword_ids]
         with self._lock:
-            results = q.results(self._store.db(), fused, vector_ids, keyword_ids, n_results)
-        status = self.build_status()
-        partial = mode != "keyword" and not status.complete
+            conn = self._store.db()
+            doc_of = self._vectors.refresh(conn).doc_of
+            results = q.results(conn, fused, vector_ids, keyword_ids, n_results, doc_of)
+            # The chunk counts are only for the notice: not read on every search.
+            partial = mode != "keyword" and self._store.pending_count() > 0
         if partial:
+            status = self.build_status()
             notices.append(
                 f"Partial results: the standards index is still being built ({status.embedded} of "
                 f"{status.chunks} passages embedded), so these lean on keyword matches. Search "
