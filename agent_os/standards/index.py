@@ -24,7 +24,7 @@ from .chunking import DEFAULT_MAX_TOKENS
 from .embedder import Embedder, default_embedder
 from .fusion import RRF_K, reciprocal_rank_fusion
 from .models import SearchResponse, SyncReport
-from .scan import Root, fingerprint, root_labels, scan
+from .scan import DiskWatch, Root, root_labels
 from .storage import SCHEMA_VERSION, IndexStorage
 from .sync import Progress, embed_waiting, sync_text
 
@@ -80,6 +80,7 @@ class StandardsIndex:
         self._seen: dict[tuple[str, str], tuple[int, int]] | None = None
         self._warned: set[str] = set()
         self._vectors = q.StoredVectors()
+        self._disk = DiskWatch()
         self._store = IndexStorage(path, {
             "schema_version": str(SCHEMA_VERSION),
             "embedder": embedder.name,
@@ -206,7 +207,7 @@ class StandardsIndex:
                 never_built = not self._store.synced()
                 if self._seen is None and not never_built:
                     self._seen = self._store.stored_fingerprint()
-                stale = never_built or fingerprint(scan(self.roots)) != self._seen
+                stale = never_built or self._disk.fingerprint(self.roots) != self._seen
                 waiting = self._store.pending_count() if not stale else 0
             if not stale and not waiting:
                 return False, []
