@@ -291,17 +291,18 @@ class StandardsIndex:
         keyword_ids: list[int] = []
         scores: dict[str, dict[int, float]] = {"vector": {}, "keyword": {}}
         if allowed is None or allowed:
+            # Keywords first: the model's run evicts the caches this reads.
+            if mode in ("keyword", "hybrid"):
+                with self._lock:
+                    rows = q.bm25(self._store.db(), query, pool, allowed)
+                keyword_ids = [r[0] for r in rows]
+                scores["keyword"] = {r[0]: -float(r[1]) for r in rows}
             if mode in ("vector", "hybrid"):
                 qvec = self.embedder.embed([query])[0]  # outside the lock: it is the slow part
                 with self._lock:
                     rows = self._vectors.refresh(self._store.db()).nearest(qvec, pool, allowed)
                 vector_ids = [r[0] for r in rows]
                 scores["vector"] = {r[0]: 1.0 - r[1] for r in rows}
-            if mode in ("keyword", "hybrid"):
-                with self._lock:
-                    rows = q.bm25(self._store.db(), query, pool, allowed)
-                keyword_ids = [r[0] for r in rows]
-                scores["keyword"] = {r[0]: -float(r[1]) for r in rows}
         if mode == "hybrid":
             fused = reciprocal_rank_fusion([vector_ids, keyword_ids], k=RRF_K)
         elif mode == "vector":
