@@ -290,19 +290,25 @@ class StandardsIndex:
         vector_ids: list[int] = []
         keyword_ids: list[int] = []
         scores: dict[str, dict[int, float]] = {"vector": {}, "keyword": {}}
-        if allowed is None or allowed:
-            # Keywords first: the model's run evicts the caches this reads.
-            if mode in ("keyword", "hybrid"):
-                with self._lock:
-                    rows = q.bm25(self._store.db(), query, pool, allowed)
+        searchable = allowed is None or bool(allowed)
+        # Whatever reads the index comes before the model's run, which evicts the caches
+        # (each read costs 2-5x as much after it): the keyword hits, the check that the
+        # vectors' copy is current, and whether chunks still wait for a vector (the chunk
+        # counts are only for the notice: not read on every search).
+        with self._lock:
+            conn = self._store.db()
+            vectors = self._vectors.refresh(conn)
+            partial = mode != "keyword" and self._store.pending_count() > 0
+            if searchable and mode in ("keyword", "hybrid"):
+                rows = q.bm25(conn, query, pool, allowed)
                 keyword_ids = [r[0] for r in rows]
                 scores["keyword"] = {r[0]: -float(r[1]) for r in rows}
-            if mode in ("vector", "hybrid"):
-                qvec = self.embedder.embed([query])[0]  # outside the lock: it is the slow part
-                with self._lock:
-                    rows = self._vectors.refresh(self._store.db()).nearest(qvec, pool, allowed)
-                vector_ids = [r[0] for r in rows]
-                scores["vector"] = {r[0]: 1.0 - r[1] for r in rows}
+        if searchable and mode in ("vector", "hybrid"):
+            qvec = self.embedder.embed([query])[0]  # outside the lock: it is the slow part
+            with self._lock:
+                rows = vectors.nearest(qvec, pool, allowed)
+            vector_ids = [r[0] for r in rows]
+            scores["vector"] = {r[0]: 1.0 - r[1] for r in rows}
         if mode == "hybrid":
             fused = reciprocal_rank_fusion([vector_ids, keyword_ids], k=RRF_K)
         elif mode == "vector":
@@ -310,11 +316,8 @@ class StandardsIndex:
         else:
             fused = [(i, scores["keyword"][i]) for i in keyword_ids]
         with self._lock:
-            conn = self._store.db()
-            doc_of = self._vectors.refresh(conn).doc_of
-            results = q.results(conn, fused, vector_ids, keyword_ids, n_results, doc_of)
-            # The chunk counts are only for the notice: not read on every search.
-            partial = mode != "keyword" and self._store.pending_count() > 0
+            results = q.results(self._store.db(), fused, vector_ids, keyword_ids, n_results,
+                                vectors.doc_of)
         if partial:
             status = self.build_status()
             notices.append(
