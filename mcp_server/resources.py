@@ -49,9 +49,15 @@ def read_standard(project: Project, rel: str) -> str | None:
 
 def describe_standard(project: Project, rel: str) -> str:
     """What a standards document is for: its title and the summary of its front matter."""
+    return _description(read_standard(project, rel) or "", rel)
+
+
+@functools.lru_cache(maxsize=1024)
+def _description(text: str, rel: str) -> str:
+    # Cached: every server built lists every document, and parsing the front matter of
+    # each is most of that; the text is the key, so an edited document is described anew.
     from agent_os.standards.chunking import split_front_matter
 
-    text = read_standard(project, rel) or ""
     meta, _ = split_front_matter(text)
     title = str(meta.get("title") or "").strip() or next(
         (line[2:].strip() for line in text.splitlines() if line.startswith("# ")), rel)
@@ -135,11 +141,11 @@ def register_resources(server: MCPServer, backend: Backend) -> None:
 
     # Concrete entries so resources/list shows each document; reads stay live.
     for rel in list_standards(project):
-        server.add_resource(FunctionResource.from_function(
+        server.add_resource(FunctionResource(  # not from_function: nothing to validate in a call with no arguments
             fn=functools.partial(standard_text, rel), uri=f"standards://{rel}", name=rel, mime_type="text/markdown",
             description=describe_standard(project, rel)))
     registry = Registry(project)
     for name in registry.names():
-        server.add_resource(FunctionResource.from_function(
+        server.add_resource(FunctionResource(
             fn=functools.partial(workflow_text, name), uri=f"workflow://{name}", name=name, mime_type="text/markdown",
             description=describe_workflow(registry, name)))
