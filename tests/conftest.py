@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx._transports.default as _httpx_transports
 import pytest
+import typer.testing
 
 # Every process the tests start (agent-os mcp, serve, demo) embeds with the hashing test
 # double: no model loads outside the tests marked `model`, which ask for a backend by name.
@@ -49,6 +50,10 @@ def _shared_default_ssl_context(verify=True, cert=None, trust_env=True):
 
 _create_ssl_context = _httpx_transports.create_ssl_context
 _httpx_transports.create_ssl_context = _shared_default_ssl_context
+
+# typer's test runner rebuilds the whole click command tree from the CLI's signatures on
+# every invoke (~38 ms of CPU); the tree of one app never changes during a run.
+typer.testing._get_command = functools.lru_cache(maxsize=None)(typer.testing._get_command)
 
 
 def pytest_xdist_auto_num_workers(config):
