@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import jsonschema_rs
 from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
@@ -144,6 +145,8 @@ class Checker:
             (API_URI, Resource(contents=self.api, specification=DRAFT7)),
             (HOOKS_URI, Resource(contents=self.hooks, specification=DRAFT7)),
         ])
+        self._fast_registry = jsonschema_rs.Registry([(API_URI, self.api), (HOOKS_URI, self.hooks)])
+        self._fast: dict[str, jsonschema_rs.Draft7Validator] = {}
         self.seen_operations: set[str] = set()
         self.seen_events: set[str] = set()
         self.beyond_subset: set[str] = set()
@@ -171,6 +174,16 @@ class Checker:
                      if o.method == method and o.pattern.match(path)), None)
 
     def _validate(self, schema: dict, instance: object, base: str, where: str) -> list[str]:
+        # A whole run records ~2,000 exchanges: jsonschema-rs, compiled once per schema (`where`
+        # names it: operation, status, request or response; or the event), answers whether one
+        # conforms in ~0.1 ms; jsonschema's messages are made only for those that do not. The
+        # two agreed on every exchange of a whole run (formats are not checked by either).
+        fast = self._fast.get(where)
+        if fast is None:
+            fast = self._fast[where] = jsonschema_rs.Draft7Validator(
+                schema, registry=self._fast_registry, validate_formats=False)
+        if fast.is_valid(instance):
+            return []
         validator = Draft7Validator(schema, registry=self.registry)
         problems = []
         for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.path))[:5]:
