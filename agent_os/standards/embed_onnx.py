@@ -165,6 +165,9 @@ class OnnxEmbedder(BackgroundLoaded):
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed `texts` (waits for the model); rows are unit vectors, in the given order."""
+        if len(texts) == 1:  # a query: straight to the model, no batching on every search
+            self.wait()
+            return self._run(self._tokenizer.encode(texts[0]).ids)
         out = np.zeros((len(texts), MINILM_DIM), dtype=np.float32)
         for picked, vectors in self.embed_batches(texts):
             out[picked] = vectors
