@@ -95,7 +95,7 @@ def create_team_app(settings: Settings, *, project: Project, engine: Engine | No
 
     app = FastAPI(title="Agent OS", lifespan=lifespan, docs_url=None, redoc_url=None)
     if bot is not None:
-        app.include_router(bot.router())
+        bot.serve_webhooks(app)
     app.include_router(signin_router(access))
     app.include_router(pages_router(engine, settings.public_url.rstrip("/") if settings.public_url else "", access))
 

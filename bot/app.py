@@ -26,7 +26,7 @@ from .port import LiveGitHub
 from .recovery import Recovery
 from .settings import Settings
 from .store import BotStore
-from .webhooks import webhook_router
+from .webhooks import WebhookEndpoint
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -78,9 +78,9 @@ class Bot:
     def stop(self) -> None:
         self.worker.stop()
 
-    def router(self):  # noqa: ANN201 - FastAPI's APIRouter
-        """The webhook endpoint."""
-        return webhook_router(self.settings, self.ingress, self.metrics)
+    def serve_webhooks(self, app: FastAPI) -> None:
+        """Answer `POST /webhooks/github` on `app` (ahead of its routes)."""
+        app.add_middleware(WebhookEndpoint, settings=self.settings, ingress=self.ingress, metrics=self.metrics)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 engine.close()
 
     app = FastAPI(title="Agent OS GitHub App", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.include_router(bot.router())
+    bot.serve_webhooks(app)
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -117,6 +117,16 @@ def test_a_declared_length_over_the_cap_is_refused_before_the_body_is_read(refus
     assert status_line.split()[1] == b"413"
 
 
+def test_the_webhook_path_takes_post_only_and_the_other_routes_still_answer(refused):
+    url = refused.server.url
+    other = httpx.get(url + WEBHOOK_PATH, timeout=10)
+    assert (other.status_code, other.headers["allow"]) == (405, "POST")
+    assert "POSTed" in other.json()["error"]
+    assert httpx.get(url + WEBHOOK_PATH + "/x", timeout=10).status_code == 404
+    assert httpx.get(url + "/healthz", timeout=10).status_code == 200
+    assert delivery_count(refused) == 0
+
+
 # -- recorded, processed once --------------------------------------------------------------------
 
 
