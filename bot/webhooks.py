@@ -38,18 +38,22 @@ class WebhookEndpoint:
     so Starlette's error middleware still turns anything unexpected into a 500."""
 
     def __init__(self, app: ASGIApp, *, settings: Settings, ingress: Ingress, metrics: Metrics) -> None:
-        self.app = app
+        self.app, self.ingress = app, ingress
         self.answer = webhook_handler(settings, ingress, metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH:
             await self.app(scope, receive, send)
             return
-        if scope["method"] == "POST":
+        if scope["method"] != "POST":
+            await JSONResponse({"error": "Webhooks are POSTed."}, status_code=405,
+                               headers={"Allow": "POST"})(scope, receive, send)
+            return
+        # Until the answer is written, not just decided: the worker, woken by the commit,
+        # would otherwise take the interpreter lock while the 202 waits to be sent.
+        with self.ingress.arriving():
             response = await self.answer(Request(scope, receive))
-        else:
-            response = JSONResponse({"error": "Webhooks are POSTed."}, status_code=405, headers={"Allow": "POST"})
-        await response(scope, receive, send)
+            await response(scope, receive, send)
 
 
 def webhook_handler(settings: Settings, ingress: Ingress, metrics: Metrics) -> Callable[[Request], Awaitable[Response]]:
@@ -58,10 +62,6 @@ def webhook_handler(settings: Settings, ingress: Ingress, metrics: Metrics) -> C
     secret = settings.webhook_secret.get_secret_value()
 
     async def receive(request: Request) -> JSONResponse:
-        with ingress.arriving():
-            return await _receive(request)
-
-    async def _receive(request: Request) -> JSONResponse:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > cap):
             return _refuse(metrics, 413, "too_large", f"Body over {cap} bytes; GitHub never sends more.")
