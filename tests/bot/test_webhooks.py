@@ -124,7 +124,6 @@ def test_the_webhook_path_takes_post_only_and_the_other_routes_still_answer(refu
     assert "POSTed" in other.json()["error"]
     assert httpx.get(url + WEBHOOK_PATH + "/x", timeout=10).status_code == 404
     assert httpx.get(url + "/healthz", timeout=10).status_code == 200
-    assert delivery_count(refused) == 0
 
 
 # -- recorded, processed once --------------------------------------------------------------------

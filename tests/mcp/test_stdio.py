@@ -216,8 +216,10 @@ def test_shutdown_does_not_wait_for_the_standards_index_to_warm(root: Path) -> N
     embedder = BlockingEmbedder()
     backend = Backend(Project.open(root), embedder=embedder)
     backend.handshake.set()  # as after tools/list: the warm-up starts at once
+    # An earlier test in this process may have left its own warm-up thread running.
+    earlier = set(threading.enumerate())
     backend.start_background_work(build_index=True)
-    warm = next(t for t in threading.enumerate() if t.name == "agent-os-warm")
+    warm = next(t for t in threading.enumerate() if t.name == "agent-os-warm" and t not in earlier)
     try:
         assert embedder.embedding.wait(30), "the warm-up never started embedding"
         warming = backend.index
