@@ -23,6 +23,14 @@ Tests: `{command}`
 PASSING = "from calc import add\n\ndef test_add():\n    assert add(2, 2) == 4\n\ndef test_zero():\n    assert add(2, 0) == 2\n"
 
 
+@pytest.fixture(autouse=True)
+def no_cached_bytecode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The projects' own test runs compile their modules afresh. Python trusts a cached .pyc
+    whose source has the same size and the same mtime to the second: the bug fixed below
+    (`a - b` to `a + b`) within one second would otherwise still run the bug."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+
+
 def start_execution(engine: Engine, command: str) -> str:
     """An execution session on an approved spec whose only phase names `command`, at phase 1."""
     spec_dir = approved_spec(engine, "calc", TASKS.format(command=command))
