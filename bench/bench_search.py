@@ -1,6 +1,6 @@
 """Standards search benchmark: the embedding backends side by side in one run.
 
-For each backend (default: onnx, the default, and torch, the reference):
+For each backend (default: onnx, the default, int8; onnx-fp32; and torch, the reference):
 model load time, query embedding p50/p95, index build embedding every chunk (chunks/s),
 warm hybrid/vector search p50/p95 (the whole search call), retrieval quality (hit@3 and
 MRR@10 of vector, keyword and hybrid search on the labelled queries in
@@ -110,7 +110,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=0, help="warm queries a pass (default: >= 200)")
     parser.add_argument("--passes", type=int, default=3, help="timed passes per figure and backend")
     parser.add_argument("--cold-runs", type=int, default=3, help="fresh processes to time")
-    parser.add_argument("--backends", default="onnx,torch", help="comma-separated (default onnx,torch)")
+    parser.add_argument("--backends", default="onnx,onnx-fp32,torch",
+                        help="comma-separated; the last one listed, or torch, is the reference "
+                             "(default onnx,onnx-fp32,torch)")
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="torch's intra-op threads (default 1: with two OpenMP threads on a busy "
                         "2-core VM a query took 1.2 s instead of 50 ms; ONNX Runtime does not spin)")
@@ -229,7 +231,8 @@ def print_table(f: dict, backends: list[str], *, show_misses: bool) -> None:
     print(f"Standards search benchmark ({f['machine']}; 1-min load average {f['load_avg_start']} at "
           f"start, {f['load_avg_end']} at end)")
     if "torch_threads" in f:
-        print(f"  torch limited to {f['torch_threads']} thread(s) (--torch-threads); onnx: 2 threads, no spinning")
+        print(f"  torch limited to {f['torch_threads']} thread(s) (--torch-threads); onnx: no spinning, "
+              "a query on 1 thread (int8) or 2 (fp32), batches on 2")
     print(f"  {b0['documents']} documents, {b0['chunks']} chunks; {f['queries']} labelled queries; "
           f"{f['rounds']} warm queries a pass, best of {len(per[backends[0]]['hybrid']['passes'])} passes")
     head = [*backends, *(f"{b} vs {ref}" for b in others)]
