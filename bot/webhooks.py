@@ -87,7 +87,12 @@ def webhook_handler(settings: Settings, ingress: Ingress, metrics: Metrics) -> C
             return _refuse(metrics, exc.status, exc.reason, exc.message)
         action = payload.get("action") if isinstance(payload.get("action"), str) else None
         # Stored as received (valid UTF-8 JSON, checked above): the worker parses it again.
-        outcome = await ingress.record(Incoming(delivery_id, event, action, pr_key_of(payload), body.decode()))
+        incoming = Incoming(delivery_id, event, action, pr_key_of(payload), body.decode())
+        # Not kept while the commit is awaited: a burst of a hundred parsed payloads in flight
+        # is some 200,000 objects for the collector to walk, again and again, while every
+        # acknowledgement waits.
+        del payload, chunks, body
+        outcome = await ingress.record(incoming)
         metrics.webhooks_received.labels(event).inc()
         return JSONResponse({"delivery": delivery_id, "status": outcome}, status_code=202)
 
