@@ -15,12 +15,12 @@ ONNX Runtime's bit for bit, or the export stops.
 
 Why int8 on the MatMuls only (measured 2026-12-06 on the benchmark's 77 labelled queries,
 this 2-core VM): a query embeds in 1.7 ms against float32's 2.6 ms (torch: 7.7 ms), and
-hybrid hit@3 equals torch's (MRR +0.002; vector search +0.013 hit@3, -0.003 MRR). Every
-variant that also quantised the Attention ops (1.4 ms a query) lost a hybrid hit at 3
-(-0.013), as did unsigned or reduced-range weights (-0.012 MRR). Earlier measurements on
-2026-12-02 noted the MatMul-only variant's hybrid result rests on one near-tie of 77; the
-tests hold its vectors to cosine >= 0.98 of torch's on every shipped chunk (lowest 0.988,
-median 0.995).
+hybrid hit@3 equals torch's (MRR +0.002; vector search +0.013 hit@3, -0.003 MRR).
+Quantising the six Attention ops as well (1.1 ms a query) lost a hybrid hit at 3 (-0.013);
+in earlier measurements unsigned weights cost 0.012 of hybrid MRR and reduced range or
+8-bit block-wise weights a hybrid hit at 3. The MatMul-only result rests on one near-tie of
+the 77 queries (2026-12-02); the tests hold its vectors to cosine >= 0.98 of torch's on
+every shipped chunk (lowest 0.988, median 0.995).
 The float32 graph stays as `AGENT_OS_EMBEDDER=onnx-fp32`: torch's vectors exactly.
 
 Needs torch, transformers, onnx and onnxruntime:   pip install -e .[export]

@@ -1,6 +1,6 @@
 """The default embedder: all-MiniLM-L6-v2 with int8 weights, run by ONNX Runtime.
 
-What ships (`model/all-MiniLM-L6-v2.int8.onnx`, ~100 KB) is the graph alone, built by
+What ships (`model/all-MiniLM-L6-v2.int8.onnx`, ~190 KB) is the graph alone, built by
 tools/export_onnx_model.py: encoder, mean pooling and normalisation, its attention and GELU
 fused, so it returns finished vectors; its 18 dense layers quantised dynamically (signed
 int8 weights per output column, activations quantised per run), the attention left in

@@ -67,7 +67,7 @@ def test_a_cli_walkthrough_never_names_an_mcp_tool(tmp_path: Path, capsys: pytes
     step("start", "spec_creation_v1", "user_authentication")
     sid = json.loads(step("status", "--json"))["sessions"][0]["session_id"]
     shown = step("phase", sid)
-    assert f"phase 0 of 6, Context gathering" in shown
+    assert "phase 0 of 6, Context gathering" in shown
     assert "Evidence fields" in shown and "learnings: string, required, at least 40 characters" in shown
     assert 'agent-os search "rate limiting login attempts"' in shown
     assert "Good example" in shown

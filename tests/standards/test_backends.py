@@ -3,7 +3,6 @@ models) the ONNX model agreeing with the torch reference."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
