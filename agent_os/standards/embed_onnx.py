@@ -33,10 +33,9 @@ from .embedder import EMBED_BATCH, MAX_SEQ_TOKENS, MINILM_DIM, MINILM_NAME, Back
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 VARIANTS = {"int8": MODEL_DIR / f"{MINILM_NAME}.int8.onnx", "fp32": MODEL_DIR / f"{MINILM_NAME}.fp32.onnx"}
 """The shipped graphs by weight type; int8 is the default."""
-MODEL_FILE = VARIANTS["int8"]
-QUERY_THREADS = {"int8": 1, "fp32": 0}
-"""Threads for a single text (0: as for batches). Measured p50 for a query on two cores:
-int8 1.6 ms on one thread, 1.8 on two; float32 2.8 on one, 2.5 on two."""
+QUERY_THREADS = {"int8": 1}
+"""Threads for a single text where fewer than for batches suit it. Measured p50 for a query on
+two cores: int8 1.6 ms on one thread, 1.8 on two; float32 2.8 on one, 2.5 on two."""
 INT8_MAX = 127
 """Symmetric signed int8: -127..127, zero point 0 (ONNX Runtime's dynamic quantisation)."""
 
@@ -122,13 +121,14 @@ def quantise_columns(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(int8 weight, float32 scale per column) of a MatMul's (in, out) weight.
 
     The same arithmetic as ONNX Runtime's `quantize_dynamic` with per-channel signed weights
-    (the export script checks that they agree bit for bit): each column's scale is its
-    largest magnitude over 127, values round half to even.
+    (a test and the export script check that they agree bit for bit): each column's scale is its
+    largest magnitude over 127 (1 if all are zero), values round half to even.
     """
     largest = np.abs(weight).max(axis=0).astype(np.float32)
-    scale = ((largest - -largest) / np.float32(2 * INT8_MAX)).astype(np.float32)
-    safe = np.where(scale == 0, np.float32(1), scale)  # an all-zero column stays zero
-    quantised = np.clip(np.rint(weight / safe), -INT8_MAX, INT8_MAX).astype(np.int8)
+    # ONNX Runtime's (max - min) / (qmax - qmin) over the symmetric range, the same float32;
+    # an all-zero column gets scale 1, as there.
+    scale = np.where(largest == 0, np.float32(1), largest / np.float32(INT8_MAX)).astype(np.float32)
+    quantised = np.clip(np.rint(weight / scale), -INT8_MAX, INT8_MAX).astype(np.int8)
     return np.ascontiguousarray(quantised), scale
 
 
@@ -170,7 +170,7 @@ class OnnxEmbedder(BackgroundLoaded):
             "or set AGENT_OS_EMBEDDER=torch, or search with mode='keyword'."
         )
         self._threads = threads or session_threads()
-        self._query_threads = QUERY_THREADS[variant] or self._threads
+        self._query_threads = QUERY_THREADS.get(variant, self._threads)
         self._sessions: dict[int, Any] = {}  # by intra-op threads: one for queries, one for batches
         self._sessions_lock = threading.Lock()
         self._graph = b""

@@ -86,7 +86,7 @@ def test_every_weight_a_shipped_graph_needs_comes_from_the_package(variant):
 def test_a_column_is_quantised_to_its_own_scale():
     weight = np.array([[0.5, -2.0, 0.0], [-1.0, 1.0, 0.0], [0.25, 0.01, 0.0]], dtype=np.float32)
     quantised, scale = quantise_columns(weight)
-    assert np.allclose(scale, [1.0 / 127, 2.0 / 127, 0.0])
+    assert np.allclose(scale, [1.0 / 127, 2.0 / 127, 1.0])  # ONNX Runtime's scale for zeros
     assert quantised[:, 0].tolist() == [64, -127, 32]  # 63.5 rounds half to even
     assert quantised[:, 1].tolist() == [-127, 64, 1]
     assert quantised[:, 2].tolist() == [0, 0, 0]  # an all-zero column stays zero
@@ -106,6 +106,31 @@ def test_batches_group_texts_of_similar_length_and_cover_each_once():
         seen += picked
     assert sorted(seen) == list(range(6))
     assert seen == sorted(range(6), key=lambda i: len(texts[i]))
+
+
+def test_the_columns_are_quantised_bit_for_bit_as_onnx_runtime_does(tmp_path):
+    # The shipped int8 graph was quantised by ONNX Runtime; embed_onnx quantises the package's
+    # weights again at load and must produce the very same int8 values and scales.
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    rng = np.random.default_rng(7)
+    weight = (rng.standard_normal((48, 40)) * rng.uniform(0.01, 3, size=40)).astype(np.float32)
+    weight[:, 5] = 0.0  # an all-zero column
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "one_matmul",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 48])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 40])],
+        [numpy_helper.from_array(weight, "w")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "f.onnx")
+    quantize_dynamic(tmp_path / "f.onnx", tmp_path / "q.onnx", op_types_to_quantize=["MatMul"],
+                     per_channel=True, weight_type=QuantType.QInt8)
+    theirs = {i.name: numpy_helper.to_array(i) for i in onnx.load(tmp_path / "q.onnx").graph.initializer}
+    ours, scale = quantise_columns(weight)
+    assert np.array_equal(ours, theirs["w_quantized"])
+    assert np.array_equal(scale, theirs["w_scale"])
+    assert not theirs["w_zero_point"].any()
 
 
 @pytest.mark.model
