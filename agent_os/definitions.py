@@ -7,6 +7,7 @@ field, so an author fixes them in one pass.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -328,6 +329,23 @@ def _file_problems(source: filesource.FileSource, folder: str, shown: str, data:
     return problems
 
 
+@functools.lru_cache(maxsize=256)
+def _read(text: str) -> tuple[Any, Workflow | None, tuple[str, ...]]:
+    """A workflow.yaml's data, its model (None if invalid) and its schema problems.
+
+    Remembered by text: a server loads the same few definitions again and again (each
+    start, each MCP server built, each resources/list), and the YAML parse was most of a
+    load (~3 ms of ~3.5). Safe to share: the models are frozen and callers only read `data`.
+    """
+    data = load_yaml(text)
+    if not isinstance(data, dict):
+        return data, None, ()
+    try:
+        return data, Workflow.model_validate(data), ()
+    except ValidationError as exc:
+        return data, None, tuple(f"{_loc(err['loc'], data)}: {err['msg']}" for err in exc.errors())
+
+
 def load_workflow(directory: Path) -> Workflow:
     """Load and check the workflow in `directory` on this machine; raise with every problem listed."""
     directory = Path(directory)
@@ -346,7 +364,7 @@ def load_workflow_from(source: filesource.FileSource, folder: str, *, directory:
             hint=f"A workflow directory holds a {WORKFLOW_FILE} and its markdown instructions.",
         )
     try:
-        data = load_yaml(source.read_text(yaml_path))
+        data, workflow, schema_problems = _read(source.read_text(yaml_path))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise WorkflowDefinitionError(f"{path} is not valid YAML.", [f"{path}: {exc}"]) from exc
     except filesource.FileMissing as exc:  # too large to read, say
@@ -356,11 +374,9 @@ def load_workflow_from(source: filesource.FileSource, folder: str, *, directory:
             f"{path} does not describe a workflow.", [f"{path}: the top level must be a mapping"]
         )
     problems: list[str] = []
-    try:
-        workflow = Workflow.model_validate(data)
-    except ValidationError as exc:
+    if workflow is None:
         # Schema problems and missing files in one report: fixing one should not reveal the next.
-        problems = [f"{path}: {_loc(err['loc'], data)}: {err['msg']}" for err in exc.errors()]
+        problems = [f"{path}: {problem}" for problem in schema_problems]
         problems += _file_problems(source, folder, str(path), data)
         raise WorkflowDefinitionError(
             f"Workflow {name!r} has {len(problems)} problem(s).", problems

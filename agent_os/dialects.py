@@ -136,7 +136,28 @@ def create_migrations_table(conn: Any) -> None:
 
 def create_tables(conn: Any, tables: Sequence[Any]) -> None:
     """Create `tables` (with their indexes) as defined now, skipping those that exist."""
-    tables[0].metadata.create_all(conn.sa, tables=list(tables), checkfirst=True)
+    import sqlalchemy as sa
+
+    for table in sa.schema.sort_tables(tables):  # a table before those whose keys point at it
+        for statement in _ddl(conn.sa.dialect, table):
+            conn.sa.exec_driver_sql(statement)
+
+
+_DDL: dict[tuple[str, Any], tuple[str, ...]] = {}
+
+
+def _ddl(dialect: Any, table: Any) -> tuple[str, ...]:
+    """`CREATE ... IF NOT EXISTS` for `table` and its indexes, compiled once per process and
+    dialect: `metadata.create_all` asks the database about each table and compiles its DDL
+    again for every new database (every replica's first start, every test's store)."""
+    key = (dialect.name, table)
+    if key not in _DDL:
+        from sqlalchemy.schema import CreateIndex, CreateTable
+
+        _DDL[key] = (str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)).strip(),
+                     *(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)).strip()
+                       for index in sorted(table.indexes, key=lambda i: i.name or "")))
+    return _DDL[key]
 
 
 def schema_version(conn: Any, component: str) -> int:

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
 
 from agent_os import views
 from agent_os.definitions import NAME, WORKFLOW_FILE
@@ -63,6 +65,7 @@ class TeamServer:
         self.token = token
         self.repository = repository
         self.timeout = timeout
+        self._tls: ssl.SSLContext | None = None
 
     def call(self, tool: str, arguments: dict[str, Any], meta: dict[str, Any] | None = None) -> dict[str, Any]:
         """The structured answer of `tool`; a refusal is raised as a ToolError with the server's text.
@@ -83,7 +86,12 @@ class TeamServer:
 
     async def _call(self, tool: str, arguments: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        http = create_mcp_http_client(headers=headers)
+        if self._tls is None:
+            # Made once: building a TLS context loads the CA bundle (~25 ms of CPU), and each
+            # call opens a client of its own (the SDK's defaults otherwise: create_mcp_http_client).
+            self._tls = httpx2.create_ssl_context()
+        http = httpx2.AsyncClient(headers=headers, verify=self._tls,
+                                  timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT))
 
         async def refused_token(response) -> None:  # noqa: ANN001 - the SDK's httpx response
             if response.status_code == 401:

@@ -16,7 +16,7 @@ from agent_os.errors import AgentOSError
 from agent_os.files import FileMissing, PathOutside, WorkingTree
 from agent_os.project import Project
 from agent_os.registry import Registry
-from agent_os.standards.scan import root_labels, scan
+from agent_os.standards.scan import Root, root_labels, scan
 
 from .backend import Backend
 from .sources import repository_of
@@ -30,11 +30,12 @@ def list_standards(project: Project) -> list[str]:
     return sorted(paths)
 
 
-def read_standard(project: Project, rel: str) -> str | None:
-    """The text of standards document `rel`, or None if there is none by that path."""
+def read_standard(project: Project, rel: str, roots: list[Root] | None = None) -> str | None:
+    """The text of standards document `rel`, or None if there is none by that path (`roots`:
+    the project's `root_labels`, when the caller reads many documents)."""
     if not isinstance(rel, str) or not rel.endswith(".md") or "\\" in rel or "\x00" in rel:
         return None
-    for root in reversed(root_labels(project)):
+    for root in reversed(roots if roots is not None else root_labels(project)):
         tree = WorkingTree(root.path)
         try:  # confined to the root: `..`, absolute paths and symlinks out name nothing
             if not tree.is_file(rel):
@@ -47,9 +48,9 @@ def read_standard(project: Project, rel: str) -> str | None:
     return None
 
 
-def describe_standard(project: Project, rel: str) -> str:
+def describe_standard(project: Project, rel: str, roots: list[Root] | None = None) -> str:
     """What a standards document is for: its title and the summary of its front matter."""
-    return _description(read_standard(project, rel) or "", rel)
+    return _description(read_standard(project, rel, roots) or "", rel)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -140,10 +141,11 @@ def register_resources(server: MCPServer, backend: Backend) -> None:
         return "\n".join(lines) + "\n"
 
     # Concrete entries so resources/list shows each document; reads stay live.
+    roots = root_labels(project)
     for rel in list_standards(project):
         server.add_resource(FunctionResource(  # not from_function: nothing to validate in a call with no arguments
             fn=functools.partial(standard_text, rel), uri=f"standards://{rel}", name=rel, mime_type="text/markdown",
-            description=describe_standard(project, rel)))
+            description=describe_standard(project, rel, roots)))
     registry = Registry(project)
     for name in registry.names():
         server.add_resource(FunctionResource(

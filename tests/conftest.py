@@ -104,7 +104,13 @@ def pytest_configure_node(node):
 
 
 def pytest_sessionfinish(session):
-    """An xdist worker marks its traffic file complete: all its tests and fixtures are done."""
+    """An xdist worker marks its traffic file complete: all its tests and fixtures are done.
+
+    One full collection here runs the finalizers of what the run left in cycles (pytest still
+    reports what they raise); frozen afterwards, pytest's own five collections at exit skip
+    the heap instead of walking it five more times (~0.3 s of CPU per process)."""
+    gc.collect()
+    gc.freeze()
     worker = getattr(session.config, "workerinput", {}).get("workerid")
     if worker:
         (TRAFFIC / f"{worker}.done").write_text("done\n", encoding="utf-8")

@@ -16,6 +16,7 @@ meet in one index, and changing the setting rebuilds it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -97,15 +98,20 @@ class HashEmbedder:
         """Embed each text as its normalised hashed word counts."""
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
-                out[row, int.from_bytes(digest, "little") % self._dim] += 1.0
+            buckets = [_bucket(word) % self._dim for word in re.findall(r"\w+", text.lower())]
+            out[row] = np.bincount(buckets, minlength=self._dim)
             norm = float(np.linalg.norm(out[row]))
             if norm:
                 out[row] /= norm
             else:
                 out[row, 0] = 1.0  # no words: any unit vector will do
         return out
+
+
+@functools.lru_cache(maxsize=65536)
+def _bucket(word: str) -> int:
+    # Remembered: a library repeats its words, and hashing each again was most of embedding it.
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
 
 
 class BackgroundLoaded:
