@@ -8,25 +8,29 @@ agent's machine can do: read the clone. With `complete_phase` it sends the files
 phase's checkpoint reads (`agent_os.snapshot`), each with its git blob SHA, in the
 request's `_meta`; the server checks the evidence against exactly those bytes.
 
-Each call opens its own short MCP connection to the server: a restarted or briefly
-unreachable server costs one failed call, never a dead door.
+One MCP connection to the server serves the calls while it works; a failure drops it and
+the next call opens another: a restarted or briefly unreachable server costs at most one
+failed call, never a dead door.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-import ssl
 import subprocess
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx2
-from mcp import Client
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import INVALID_REQUEST
 from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
 
 from agent_os import views
@@ -57,7 +61,14 @@ def repository_of(clone: Path) -> str | None:
 
 
 class TeamServer:
-    """Calls tools on the team server's `/mcp` with a bearer token."""
+    """Calls tools on the team server's `/mcp` with a bearer token.
+
+    One MCP connection serves every call while it works (its own event loop, in a daemon
+    thread): a call costs one request instead of a handshake, a tool listing, the call and a
+    goodbye (~50 ms a call). Any failure drops the connection and the next call opens a new
+    one. A call the server refuses because it no longer knows the session (it restarted, or
+    the session idled out) never reached a tool, so it is sent once more on a new connection.
+    """
 
     def __init__(self, url: str, token: str | None, *, repository: str | None = None, timeout: float = 60.0) -> None:
         base = url.rstrip("/")
@@ -65,48 +76,101 @@ class TeamServer:
         self.token = token
         self.repository = repository
         self.timeout = timeout
-        self._tls: ssl.SSLContext | None = None
+        self._lock = threading.Lock()
+        self._portal_cm: Any = None
+        self._portal: BlockingPortal | None = None
+        self._connection: Any = None  # the open connection's context manager, entered in the portal
+        self._client: Client | None = None
+        self._refused_token = False
 
     def call(self, tool: str, arguments: dict[str, Any], meta: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The structured answer of `tool`; a refusal is raised as a ToolError with the server's text.
-
-        Runs its own event loop: the SDK calls sync tools in worker threads.
-        """
+        """The structured answer of `tool`; a refusal is raised as a ToolError with the server's text."""
         full_meta = dict(meta or {})
         if self.repository:
             full_meta[META_REPOSITORY] = self.repository
-        try:
-            return anyio.run(self._call, tool, arguments, full_meta)
-        except ToolError:
-            raise
-        except BaseExceptionGroup as group:  # the SDK raises through task groups
-            raise ToolError(self._unreachable(group)) from None
-        except Exception as exc:  # noqa: BLE001 - the network, the server, auth: all end here
-            raise ToolError(self._unreachable(exc)) from None
-
-    async def _call(self, tool: str, arguments: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        if self._tls is None:
-            # Made once: building a TLS context loads the CA bundle (~25 ms of CPU), and each
-            # call opens a client of its own (the SDK's defaults otherwise: create_mcp_http_client).
-            self._tls = httpx2.create_ssl_context()
-        http = httpx2.AsyncClient(headers=headers, verify=self._tls,
-                                  timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT))
-
-        async def refused_token(response) -> None:  # noqa: ANN001 - the SDK's httpx response
-            if response.status_code == 401:
-                raise ToolError(self._unauthorized())
-
-        http.event_hooks["response"].append(refused_token)
-        async with http, Client(streamable_http_client(self.url, http_client=http),
-                                read_timeout_seconds=self.timeout) as client:
-            result = await client.call_tool(tool, arguments, meta=meta or None)
+        send = functools.partial(Client.call_tool, name=tool, arguments=arguments, meta=full_meta or None)
+        for attempt in (1, 2):
+            client, reused = self._open()
+            try:
+                result = self._run(functools.partial(send, client))
+            except BaseException as exc:  # noqa: BLE001 - the network, the server, auth: all end here
+                self._drop(client)
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
+                if attempt == 1 and reused and _session_gone(exc):
+                    continue
+                raise ToolError(self._failed(exc)) from None
+            break
         if result.is_error:
             text = "\n".join(getattr(c, "text", "") for c in result.content).strip()
             # The server's SDK prefixes this; ours adds it again when the door re-raises.
             raise ToolError(text.removeprefix(f"Error executing tool {tool}: ")
                             or f"The team server refused {tool}.")
         return result.structured_content or {}
+
+    def close(self) -> None:
+        """End the connection (the server forgets its session) and the door's event loop."""
+        if self._client is not None:
+            self._drop(self._client)
+        with self._lock:
+            portal_cm, self._portal_cm, self._portal = self._portal_cm, None, None
+        if portal_cm is not None:
+            portal_cm.__exit__(None, None, None)
+
+    def _open(self) -> tuple[Client, bool]:
+        """The open connection (True: it served calls before), or a new one."""
+        with self._lock:
+            if self._client is not None:
+                return self._client, True
+            if self._portal is None:
+                self._portal_cm = start_blocking_portal(name="agent-os-door")
+                self._portal = self._portal_cm.__enter__()
+            self._refused_token = False
+            connection = self._portal.wrap_async_context_manager(self._connect())
+            try:
+                client = connection.__enter__()
+            except BaseException as exc:  # noqa: BLE001 - unreachable, refused, not MCP
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
+                raise ToolError(self._failed(exc)) from None
+            self._connection, self._client = connection, client
+            return client, False
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[Client]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+
+        async def note_refused_token(response: httpx2.Response) -> None:
+            if response.status_code == 401:
+                self._refused_token = True
+
+        http = httpx2.AsyncClient(headers=headers, event_hooks={"response": [note_refused_token]},
+                                  timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT))
+        async with http, Client(streamable_http_client(self.url, http_client=http),
+                                read_timeout_seconds=self.timeout) as client:
+            yield client
+
+    def _run(self, call: Any) -> Any:
+        portal = self._portal
+        if portal is None:
+            raise RuntimeError("the door's connection was closed")
+        return portal.call(call)
+
+    def _drop(self, client: Client) -> None:
+        """Close `client`'s connection if it is still the open one (errors ignored: it failed)."""
+        with self._lock:
+            if self._client is not client:
+                return
+            connection, self._connection, self._client = self._connection, None, None
+        try:
+            connection.__exit__(None, None, None)
+        except BaseException:  # noqa: BLE001 - a connection that failed may fail to close too
+            log.debug("closing a failed connection to the team server failed", exc_info=True)
+
+    def _failed(self, exc: BaseException) -> str:
+        if self._refused_token:
+            return self._unauthorized()
+        return self._unreachable(exc)
 
     def _unauthorized(self) -> str:
         return (f"The team server at {self.url} refused the token (401). Next: set AGENT_OS_TOKEN to a "
@@ -121,6 +185,14 @@ class TeamServer:
         text = str(exc) or type(exc).__name__
         return (f"Cannot reach the team server at {self.url}: {text[:300]}. Next: check that it runs and "
                 "that --server names it; then call the tool again.")
+
+
+def _session_gone(exc: BaseException) -> bool:
+    """The server answered that it does not know the connection's session (404): the request
+    was refused before any tool ran."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return isinstance(exc, MCPError) and exc.code == INVALID_REQUEST and "session" in exc.message.lower()
 
 
 def write_into_clone(clone: Path, files: dict[str, str]) -> list[str]:
@@ -280,7 +352,8 @@ class DoorBackend:
         """Nothing to warm: the server holds the model and the index."""
 
     def close(self) -> None:
-        """Nothing to close: every call opened and closed its own connection."""
+        """Close the connection to the server (a later call opens another)."""
+        self.server.close()
 
 
 def build_door(clone: Project, url: str, token: str | None, *, repository: str | None = None):  # noqa: ANN201

@@ -5,14 +5,15 @@ from __future__ import annotations
 import anyio
 import pytest
 from mcp import Client
+from mcp.server.mcpserver.exceptions import ToolError
 
 from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os.standards import HashEmbedder
 from agent_os_cli.team import create_team_app, issue_token
-from bot.serving import BackgroundServer
+from bot.serving import BackgroundServer, free_port
 from bot.settings import Settings
-from mcp_server.door import build_door, repository_of
+from mcp_server.door import TeamServer, build_door, repository_of
 from mcp_server.server import build_server
 
 
@@ -153,3 +154,39 @@ def test_a_file_over_the_doors_cap_is_reported_as_too_large_not_missing(tmp_path
     assert "srd.md" in text and "too large (2.5 MB; the cap is 2 MB)" in text and "Split srd.md" in text
     assert "no such file" not in text
     assert engine.state(sid).current_phase == 1
+
+
+def test_one_connection_serves_the_calls_and_a_restarted_server_costs_only_the_call_made_while_down(tmp_path):
+    """A call on the door's open connection is one HTTP request; the server going away fails
+    the calls made meanwhile, saying what to do, and the next call after it is back works."""
+    server_dir = tmp_path / "server"
+    server_dir.mkdir()
+    port = free_port()
+
+    def start() -> tuple[BackgroundServer, Engine]:
+        engine = Engine.open(Project.open(server_dir))
+        app = create_team_app(Settings(), project=Project.open(server_dir), engine=engine, embedder=HashEmbedder())
+        return BackgroundServer(app, port=port).start(), engine
+
+    running, engine = start()
+    door = TeamServer(running.url, issue_token(engine, "agent"))
+    try:
+        sid = door.call("start_workflow", {"workflow_type": "spec_creation_v1", "target_file": "auth"})[
+            "session"]["session_id"]
+        before = running.server.server_state.total_requests
+        for _ in range(3):
+            assert door.call("get_workflow_state", {"session_id": sid})["current_phase"] == 0
+        assert running.server.server_state.total_requests - before == 3
+
+        running.stop()
+        engine.close()
+        with pytest.raises(ToolError, match="Cannot reach the team server .* check that it runs"):
+            door.call("get_workflow_state", {"session_id": sid})
+
+        running, engine = start()
+        assert door.call("get_workflow_state", {"session_id": sid})["session_id"] == sid
+        assert [s.session_id for s in engine.list_sessions()] == [sid]
+    finally:
+        door.close()
+        running.stop()
+        engine.close()
