@@ -26,6 +26,8 @@ def tree(tmp_path: Path) -> WorkingTree:
     outside.write_text("not yours", encoding="utf-8")
     (root / "leak.txt").symlink_to(outside)
     (root / "leakdir").symlink_to(tmp_path)
+    (root / "nested").mkdir()
+    (root / "nested" / "out").symlink_to(tmp_path)  # a link below the root, not at it
     (root / "alias.md").symlink_to(root / "README.md")
     return WorkingTree(root)
 
@@ -48,7 +50,7 @@ def test_paths_leaving_the_root_are_refused_in_every_source(tree: WorkingTree, h
 
 
 def test_symlinks_leading_out_are_refused_and_inside_ones_followed(tree: WorkingTree):
-    for path in ("leak.txt", "leakdir", "leakdir/secret.txt"):
+    for path in ("leak.txt", "leakdir", "leakdir/secret.txt", "nested/out/secret.txt", "nested/out"):
         with pytest.raises(PathOutside, match="outside"):
             tree.read_bytes(path) if path.endswith(".txt") else tree.list_dir(path)
     assert tree.read_bytes("alias.md") == b"hello\n" and tree.is_symlink("alias.md")
