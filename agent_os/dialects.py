@@ -60,9 +60,16 @@ class _SharedCompiled:
     """
 
     def __init__(self, size: int = 1000) -> None:
-        from sqlalchemy.util import LRUCache
+        self.size = size
+        self._lru: Any = None  # made at first use: importing SQLAlchemy waits for a database
 
-        self._lru: Any = LRUCache(size)
+    @property
+    def lru(self) -> Any:
+        if self._lru is None:
+            from sqlalchemy.util import LRUCache
+
+            self._lru = LRUCache(self.size)
+        return self._lru
 
     @staticmethod
     def _key(key: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -70,10 +77,10 @@ class _SharedCompiled:
         return (type(dialect), dialect.server_version_info, *key[1:])
 
     def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
-        return self._lru.get(self._key(key), default)
+        return self.lru.get(self._key(key), default)
 
     def __setitem__(self, key: tuple[Any, ...], value: Any) -> None:
-        self._lru[self._key(key)] = value
+        self.lru[self._key(key)] = value
 
 
 _SQLITE_COMPILED = _SharedCompiled()
