@@ -56,7 +56,7 @@ def standards(n: int) -> dict[str, str]:
                 for j in range(40)) + "\n" for i in range(n)}
 
 
-async def measure(gh: GitHubStandIn, app, door, plain, args: argparse.Namespace) -> None:  # noqa: ANN001
+async def measure(gh: GitHubStandIn, app, door, plain, args: argparse.Namespace) -> None:
     """Every figure, through one MCP session with each door, as an agent keeps its door for its whole run."""
     async with Client(door) as c, Client(plain) as bare:
 
