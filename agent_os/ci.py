@@ -22,7 +22,7 @@ from .context import Context, current, definition
 from .errors import InputError
 from .gating import passed_checkpoint
 from .paths import check_repository, check_sha
-from .records import EventRecord, Failure, PhaseRecord, SubmissionRecord
+from .records import EventRecord, Failure, PhaseRecord, SessionRecord, SubmissionRecord
 
 RESULT = "ci_result"
 # What a required status check accepts on GitHub: these conclusions let a phase pass.
@@ -138,16 +138,16 @@ def _last_submission(ctx: Context, session_id: str, number: int) -> SubmissionRe
     return next((s for s in reversed(ctx.store.submissions(session_id)) if s.phase == number), None)
 
 
-def ci_view(ctx: Context, session_id: str, p: PhaseRecord, last: SubmissionRecord | None) -> views.CIView | None:
+def ci_view(rec: SessionRecord, p: PhaseRecord, last: SubmissionRecord | None,
+            events: list[EventRecord]) -> views.CIView | None:
     """Where a phase waiting for CI stands; for a phase already passed, CI's failure at the
     current head (a later push that breaks the tests: the PR is the truth at merge time).
-    None otherwise."""
+    None otherwise. `events` are the session's, as read with `rec`."""
     checks = definition(p).ci_checks
     waiting = waits_for_ci(p, last)
     if not checks or not (waiting or p.state in ("complete", "awaiting_approval")):
         return None
-    rec = ctx.load(session_id)
-    d = decide(checks, rec.head_sha, recorded(ctx.store.events(rec.id)))
+    d = decide(checks, rec.head_sha, recorded(events))
     if not waiting and d.state != "failed":
         return None
     return views.CIView(checks=list(d.checks), state="waiting" if waiting else d.state, head_sha=d.head_sha,

@@ -27,17 +27,21 @@ def threads(ctx: Context, session_id: str) -> list[Thread]:
     return review_threads(ctx.store.comments(session_id), ctx.store.threads(session_id))
 
 
-def decide(ctx: Context, rec: SessionRecord, p: PhaseRecord, phase: Phase) -> GateDecision:
-    """The gate of phase `p`, decided from the reviews since it opened."""
+def decide(ctx: Context, rec: SessionRecord, p: PhaseRecord, phase: Phase,
+           unresolved: int | None = None) -> GateDecision:
+    """The gate of phase `p`, decided from the reviews since it opened (`unresolved`: the
+    count of unresolved threads, when the caller has it already)."""
     head = rec.head_sha or next((pr.head_sha for pr in ctx.store.pull_requests(rec.id) if pr.head_sha), None)
+    if unresolved is None:
+        unresolved = unresolved_count(threads(ctx, rec.id))
     return evaluate_gate(policy(ctx, rec, phase), ctx.store.reviews(rec.id), author=rec.author,
-                         since=p.started_at, head_sha=head,
-                         unresolved_threads=unresolved_count(threads(ctx, rec.id)))
+                         since=p.started_at, head_sha=head, unresolved_threads=unresolved)
 
 
 def gate_view(ctx: Context, rec: SessionRecord, p: PhaseRecord, phase: Phase) -> views.GateView:
     """Where phase `p`'s gate stands, in words a reviewer can act on."""
-    d = decide(ctx, rec, p, phase)
+    unresolved = unresolved_count(threads(ctx, rec.id))
+    d = decide(ctx, rec, p, phase, unresolved)
     pol = policy(ctx, rec, phase)
     reasons = list(d.reasons)
     if p.state == "active":
@@ -46,7 +50,7 @@ def gate_view(ctx: Context, rec: SessionRecord, p: PhaseRecord, phase: Phase) ->
         phase=p.number, phase_title=p.title, required_approvals=pol.approvals,
         approvals=[views.ApprovalView(reviewer=a.reviewer, at=a.at, source=a.source) for a in d.approvals],
         blocking=list(d.blocking), ignored=list(d.ignored),
-        unresolved_threads=unresolved_count(threads(ctx, rec.id)),
+        unresolved_threads=unresolved,
         satisfied=p.state == "complete" or (d.satisfied and p.state == "awaiting_approval"),
         reasons=[] if p.state == "complete" else reasons, policy=pol.describe(),
     )

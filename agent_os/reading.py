@@ -22,7 +22,8 @@ def state(ctx: Context, session_id: str) -> views.SessionState:
     phases = ctx.store.phases(rec.id)
     subs = ctx.store.submissions(rec.id)
     cur = current(phases)
-    verified = latest_verifications(ctx.store.events(rec.id))
+    events = ctx.store.events(rec.id)
+    verified = latest_verifications(events)
     summaries = []
     for p in phases:
         last = next((s for s in reversed(subs) if s.phase == p.number), None)
@@ -35,7 +36,7 @@ def state(ctx: Context, session_id: str) -> views.SessionState:
             last_submission=submission_view(last) if last else None,
             started_at=p.started_at, completed_at=p.completed_at,
             verification=verification_view(verified.get(p.number)),
-            ci=ci_view(ctx, rec.id, p, last),
+            ci=ci_view(rec, p, last, events),
         ))
     return views.SessionState(
         session_id=rec.id, workflow=rec.workflow, workflow_version=rec.workflow_version, target=rec.target,
