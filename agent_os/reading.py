@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import views
+from .ci import ci_view
 from .context import Context, current, definition
 from .errors import InputError, NotFoundError, SessionComplete
-from .ci import ci_view
 from .gating import gate_view, policy
 from .records import PhaseRecord, PullRequestRecord, SessionRecord, SubmissionRecord
 from .verification import latest_verifications, verification_view
