@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from . import dialects
 from .db import Database
@@ -44,6 +44,22 @@ from .schema import (
     submissions,
 )
 from .store import SESSION_FIELDS
+
+# The reads every session view makes, built once and run with the session's id bound:
+# building a statement and its cache key again on each call was half of a read's cost
+# (a session's row: 89 -> 43 us).
+_SESSION = sessions.select().where(sessions.c.id == bindparam("sid"))
+_PHASES = phases.select().where(phases.c.session_id == bindparam("sid")).order_by(phases.c.number)
+_SUBMISSIONS = submissions.select().where(submissions.c.session_id == bindparam("sid")).order_by(submissions.c.id)
+_EVENTS = (events.select().where(events.c.session_id == bindparam("sid"), events.c.id > bindparam("after"))
+           .order_by(events.c.id))
+_REVIEWS = reviews.select().where(reviews.c.session_id == bindparam("sid")).order_by(reviews.c.id)
+_PULL_REQUESTS = (pull_requests.select().where(pull_requests.c.session_id == bindparam("sid"))
+                  .order_by(pull_requests.c.linked_at))
+_COMMENTS = (review_comments.select().where(review_comments.c.session_id == bindparam("sid"))
+             .order_by(review_comments.c.at, review_comments.c.comment_id))
+_THREADS = select(review_threads.c.thread_id, review_threads.c.resolved).where(
+    review_threads.c.session_id == bindparam("sid"))
 
 
 def _ts(value: datetime) -> str:
@@ -100,7 +116,7 @@ class SQLSessionStore:
 
     def session(self, session_id: str) -> SessionRecord | None:
         """The session, or None."""
-        row = self.db.query_one(sessions.select().where(sessions.c.id == session_id))
+        row = self.db.query_one(_SESSION, {"sid": session_id})
         return _session(row) if row else None
 
     def open_session_for(self, workflow: str, target_key: str) -> SessionRecord | None:
@@ -142,7 +158,7 @@ class SQLSessionStore:
 
     def phases(self, session_id: str) -> list[PhaseRecord]:
         """The session's phases in order."""
-        rows = self.db.query(phases.select().where(phases.c.session_id == session_id).order_by(phases.c.number))
+        rows = self.db.query(_PHASES, {"sid": session_id})
         return [
             PhaseRecord(r["session_id"], r["number"], r["phase_id"], r["title"], r["state"],
                         json.loads(r["definition"]), r["tasks_section"], _dt(r["started_at"]),
@@ -178,8 +194,7 @@ class SQLSessionStore:
 
     def submissions(self, session_id: str) -> list[SubmissionRecord]:
         """Every submission of the session, oldest first."""
-        rows = self.db.query(submissions.select().where(submissions.c.session_id == session_id)
-                             .order_by(submissions.c.id))
+        rows = self.db.query(_SUBMISSIONS, {"sid": session_id})
         return [
             SubmissionRecord(r["id"], r["session_id"], r["phase"], bool(r["accepted"]), json.loads(r["evidence"]),
                              [Failure(**f) for f in json.loads(r["failures"])], json.loads(r["verified"]),
@@ -194,8 +209,7 @@ class SQLSessionStore:
 
     def events(self, session_id: str, after_id: int = 0) -> list[EventRecord]:
         """The session's timeline after event `after_id`."""
-        rows = self.db.query(events.select().where(events.c.session_id == session_id, events.c.id > after_id)
-                             .order_by(events.c.id))
+        rows = self.db.query(_EVENTS, {"sid": session_id, "after": after_id})
         return [EventRecord(r["id"], r["session_id"], r["kind"], r["phase"], json.loads(r["data"]), _dt(r["at"]))
                 for r in rows]
 
@@ -219,7 +233,7 @@ class SQLSessionStore:
 
     def reviews(self, session_id: str) -> list[Review]:
         """Reviews in the order received."""
-        rows = self.db.query(reviews.select().where(reviews.c.session_id == session_id).order_by(reviews.c.id))
+        rows = self.db.query(_REVIEWS, {"sid": session_id})
         return [Review(r["reviewer"], r["state"], _dt(r["at"]), r["source"], r["commit_id"], bool(r["is_bot"]))
                 for r in rows]
 
@@ -243,8 +257,7 @@ class SQLSessionStore:
 
     def pull_requests(self, session_id: str) -> list[PullRequestRecord]:
         """PRs linked to the session, in the order linked."""
-        t = pull_requests
-        rows = self.db.query(t.select().where(t.c.session_id == session_id).order_by(t.c.linked_at))
+        rows = self.db.query(_PULL_REQUESTS, {"sid": session_id})
         return [PullRequestRecord(r["session_id"], r["repository"], r["number"], r["head_sha"], r["author"],
                                   r["source"], _dt(r["linked_at"])) for r in rows]
 
@@ -271,8 +284,7 @@ class SQLSessionStore:
 
     def comments(self, session_id: str) -> list[CommentRecord]:
         """Review comments on the session's files, oldest first."""
-        t = review_comments
-        rows = self.db.query(t.select().where(t.c.session_id == session_id).order_by(t.c.at, t.c.comment_id))
+        rows = self.db.query(_COMMENTS, {"sid": session_id})
         return [CommentRecord(r["comment_id"], r["thread_id"], r["path"], r["line"], r["body"], r["author"],
                               r["url"], r["state"], r["in_reply_to"], _dt(r["at"])) for r in rows]
 
@@ -292,8 +304,7 @@ class SQLSessionStore:
 
     def threads(self, session_id: str) -> dict[str, bool]:
         """Thread id -> resolved, for threads whose state GitHub has told us."""
-        t = review_threads
-        rows = self.db.query(select(t.c.thread_id, t.c.resolved).where(t.c.session_id == session_id))
+        rows = self.db.query(_THREADS, {"sid": session_id})
         return {r["thread_id"]: bool(r["resolved"]) for r in rows}
 
 
