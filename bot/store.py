@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, or_, select, text
+from sqlalchemy import and_, bindparam, case, func, or_, select, text
 
 from agent_os import dialects
 from agent_os.db import Database
@@ -98,6 +98,16 @@ class BotStore:
         self.lease = lease
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         db.migrate("bot", MIGRATIONS, TABLES)
+        # The worker's claims, built once and run with the time bound (each pass built them anew).
+        now, t, o = bindparam("now"), deliveries, outbox.alias("other")
+        pick = dialects.claimable(db, self._claimable_deliveries(now).with_only_columns(t.c.delivery_id).limit(1))
+        self._claim_delivery = (t.update().where(t.c.delivery_id == pick.scalar_subquery()).returning(*t.c)
+                                .values(lease_owner=bindparam("owner"), lease_until=bindparam("until")))
+        busy = select(o.c.id).where(o.c.pr_key == outbox.c.pr_key, o.c.id != outbox.c.id, o.c.status == "pending",
+                                    o.c.lease_until >= now).exists()
+        self._due_items = dialects.claimable(db, select(outbox).where(
+            outbox.c.status == "pending", outbox.c.next_attempt_at <= now, outbox.c.lease_until < now, ~busy)
+            .order_by(outbox.c.id).limit(bindparam("n")))
 
     # deliveries ----------------------------------------------------------------------------
 
@@ -140,7 +150,7 @@ class BotStore:
             first[item.delivery_id] = "duplicate" if outcome == "duplicate" else "queued"
         return outcomes
 
-    def _claimable_deliveries(self, now: float) -> Any:
+    def _claimable_deliveries(self, now: Any) -> Any:
         t, e = deliveries, deliveries.alias("earlier")
         # A PR's deliveries go one at a time, oldest first: one waits while an older one of
         # the same PR is unfinished (queued, retrying, or held by a replica).
@@ -152,15 +162,10 @@ class BotStore:
                                 ~earlier).order_by(t.c.received_at, t.c.delivery_id))
 
     def claim_delivery(self) -> Delivery | None:
-        """Take the oldest delivery due, leased to this replica until done, or None.
-
-        One statement (pick, lock, lease), so a claim costs one round trip."""
-        t, now = deliveries, time.time()
-        pick = dialects.claimable(self.db, self._claimable_deliveries(now).with_only_columns(t.c.delivery_id)
-                                  .limit(1)).scalar_subquery()
-        row = self.db.execute(t.update().where(t.c.delivery_id == pick)
-                              .values(lease_owner=self.owner, lease_until=now + self.lease)
-                              .returning(*t.c)).fetchone()
+        """Take the oldest delivery due, leased to this replica, or None: one statement (pick, lock, lease)."""
+        now = time.time()
+        row = self.db.execute(self._claim_delivery,
+                              {"now": now, "owner": self.owner, "until": now + self.lease}).fetchone()
         return _delivery(row) if row else None
 
     def next_delivery(self) -> Delivery | None:
@@ -235,14 +240,10 @@ class BotStore:
         another sender holds; each the PR's oldest due item; leased to this replica. Returned
         as they were before the claim (`attempts` counts earlier attempts); the claim counts
         this one, so a crash mid-send is known on restart."""
-        t, o, now = outbox, outbox.alias("other"), time.time()
-        busy = select(o.c.id).where(o.c.pr_key == t.c.pr_key, o.c.id != t.c.id, o.c.status == "pending",
-                                    o.c.lease_until >= now).exists()
-        due = (select(t).where(t.c.status == "pending", t.c.next_attempt_at <= now, t.c.lease_until < now, ~busy)
-               .order_by(t.c.id).limit(limit * 4))
+        t, now = outbox, time.time()
         with self.db.transaction() as conn:
             chosen: dict[Any, Any] = {}
-            for row in conn.execute(dialects.claimable(conn, due)).fetchall():
+            for row in conn.execute(self._due_items, {"now": now, "n": limit * 4}).fetchall():
                 key = row["pr_key"] if row["pr_key"] is not None else ("item", row["id"])
                 chosen.setdefault(key, row)
             oldest = sorted(chosen.values(), key=lambda r: r["id"])[:limit]
