@@ -32,9 +32,7 @@ def create_engine(url: str, location: Any) -> Any:
 
         from . import sqlite
 
-        path = str(location)
-        if path.startswith("sqlite:///"):
-            path = path[len("sqlite:///"):]
+        path = str(location).removeprefix("sqlite:///")
         # One connection per process (callers serialise on the Database's lock), opened the
         # one way we open SQLite; `module` makes SQLAlchemy read that driver's errors.
         return sa.create_engine("sqlite://", module=sqlite.sqlite3, creator=lambda: sqlite.connect(path),
@@ -53,8 +51,8 @@ class _SharedCompiled:
     """SQLAlchemy's compiled-statement cache, shared by every SQLite database of the process.
 
     SQLAlchemy keys its cache by the engine's dialect object, so each database opened
-    compiled every statement again (~0.5 ms each; a test run opens hundreds of databases,
-    a bot and an MCP server two). All SQLite engines here run one driver, one SQLite library
+    compiled every statement again (a session opened, started, read and closed on a new
+    database: 16 ms, 13 with the cache shared; a test run opens hundreds of databases). All SQLite engines here run one driver, one SQLite library
     and one dialect class, so the compiled SQL of one serves them all: the key names the
     dialect's class and the library's version instead of the object.
     """

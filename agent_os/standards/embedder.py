@@ -206,7 +206,7 @@ def make_embedder(backend: str) -> Embedder:
     if backend.startswith("onnx"):
         from .embed_onnx import OnnxEmbedder
 
-        return OnnxEmbedder("fp32" if backend == "onnx-fp32" else "int8")
+        return OnnxEmbedder(backend.partition("-")[2] or "int8")  # "onnx-fp32" -> fp32
     if backend == "torch":
         from .embed_torch import SentenceTransformerEmbedder
 

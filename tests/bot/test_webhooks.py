@@ -19,10 +19,6 @@ def ping_body(env) -> bytes:
     return env.gh.ping(send=False).body
 
 
-def delivery_count(env) -> int:
-    return len(env.bot.store.deliveries())
-
-
 def writes(env) -> int:
     """Every write the bot made to GitHub so far."""
     return len(env.gh.requests("POST")) + len(env.gh.requests("PATCH"))
