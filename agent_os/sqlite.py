@@ -8,6 +8,7 @@ SQLite that has it, and FTS5.
 from __future__ import annotations
 
 import sqlite3 as _stdlib_sqlite3
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -50,7 +51,7 @@ def connect(path: str | Path, *, vec: bool = False, busy_timeout_ms: int = 10_00
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:":
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn, busy_timeout_ms / 1000)
         conn.execute("PRAGMA synchronous = NORMAL")
     if vec:
         import sqlite_vec
@@ -59,3 +60,22 @@ def connect(path: str | Path, *, vec: bool = False, busy_timeout_ms: int = 10_00
         sqlite_vec.load(conn)
         conn.enable_load_extension(False)
     return conn
+
+
+def _use_wal(conn, timeout: float) -> None:
+    """Switch to WAL, waiting up to `timeout` seconds for the file's lock.
+
+    Switching takes the file's exclusive lock, and SQLite answers "database is locked" at
+    once, without the busy timeout, while another connection holds it: replicas or threads
+    opening one new database together. The mode is kept in the file, so a retry usually finds
+    it already set by the other connection.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
