@@ -206,7 +206,7 @@ import typer  # noqa: E402 - the command below; the flow above is importable wit
 from typing import Annotated  # noqa: E402
 
 from . import app as cli  # noqa: E402
-from .common import ProjectOpt, console, guarded, open_project  # noqa: E402
+from .common import ProjectOpt, console, guarded, open_project, running_on  # noqa: E402
 
 app_group = typer.Typer(help="The GitHub App of the team server.", no_args_is_help=True)
 cli.add_typer(app_group, name="app")
@@ -247,6 +247,7 @@ def create_command(
 
             webbrowser.open(f"{url}/")
 
+    running_on()
     created = flow.run(ready)
     console.print(f"[green]✓[/] Created the GitHub App {created.name} (slug {created.slug}, id {created.app_id}) "
                   f"owned by {created.owner}: {created.html_url}", highlight=False)

@@ -4,6 +4,7 @@ and output helpers. Exit codes: 0 ok, 1 refused, 2 usage or input error."""
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import sys
 from pathlib import Path
@@ -37,6 +38,15 @@ ProjectOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def running_on() -> None:
+    """A command that keeps running (a server, the demo, an index build) calls this once built:
+    the garbage collector, off while the command started (`main`), is on again, and what is
+    loaded by now is frozen, so its full passes skip the modules and the app (~160,000
+    objects for the team server, 30-90 ms a pass) that live as long as the process."""
+    gc.freeze()
+    gc.enable()
 
 
 def open_project(project: Path | None, **overrides: Any) -> Project:

@@ -18,7 +18,7 @@ from agent_os.initproject import CLIENTS, init_project
 from agent_os.tokens import TokenStore
 from . import app
 from .common import (JsonOpt, ProjectOpt, console, emit_json, err_console, guarded, open_project,
-                     quiet_library_logs)
+                     quiet_library_logs, running_on)
 
 token_app = typer.Typer(help="Bearer tokens for the MCP server's HTTP transport (stored hashed).",
                         no_args_is_help=True)
@@ -59,10 +59,13 @@ def mcp_command(
         if http:
             raise InputError("--server and --http do not go together.",
                              hint="The team server itself serves HTTP: `agent-os serve`.")
-        build_door(proj, server, token_for(server)).run("stdio")
+        door = build_door(proj, server, token_for(server))
+        running_on()
+        door.run("stdio")
         return
     if not http:
         server = build_server(proj, warm_index=True)
+        running_on()
         server.run("stdio")
         return
     if no_auth and host not in ("127.0.0.1", "localhost", "::1"):
@@ -78,6 +81,7 @@ def mcp_command(
     asgi = server.streamable_http_app(streamable_http_path="/mcp", host=host)
     err_console.print(f"MCP server on {public_url}/mcp (project {escape(str(proj.root))})"
                       + ("" if verifier else " [yellow]without auth[/]"), highlight=False)
+    running_on()
     uvicorn.run(asgi, host=host, port=port, log_level="warning")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,8 @@ from rich.markup import escape
 
 from agent_os.errors import InputError
 from . import app
-from .common import ProjectOpt, console, err_console, find_project, guarded, open_project, quiet_library_logs
+from .common import (ProjectOpt, console, err_console, find_project, guarded, open_project, quiet_library_logs,
+                     running_on)
 
 
 @app.command("serve")
@@ -65,10 +65,9 @@ def serve_command(
     # several hand-overs an answer takes. 1 ms keeps acknowledgements fast under a backlog.
     sys.setswitchinterval(0.001)
     team_app = create_team_app(settings, project=proj, host=host)
-    # What is built by now (~160,000 objects: modules, the app, its routes and models) lives
-    # as long as the server: frozen, the collector's full passes no longer walk it (30-90 ms
-    # each, which a burst of webhooks triggers while every acknowledgement waits).
-    gc.freeze()
+    # Frozen, what is built by now no longer delays an acknowledgement by a full collection
+    # pass (30-90 ms), which a burst of webhooks would otherwise trigger.
+    running_on()
     # X-Forwarded-For/Proto are believed from the trusted proxies only (AGENT_OS_TRUSTED_PROXIES).
     uvicorn.run(team_app, host=host, port=port, log_level="info",
                 timeout_graceful_shutdown=10, proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies)
@@ -92,6 +91,7 @@ def demo_command(
     """
     from agent_os_cli.demo import run
 
+    running_on()
     quiet_library_logs()
     if project is not None:
         project.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from agent_os.standards.models import MAX_RESULTS
 from . import app
-from .common import JsonOpt, ProjectOpt, console, emit_json, err_console, guarded, open_project
+from .common import JsonOpt, ProjectOpt, console, emit_json, err_console, guarded, open_project, running_on
 
 if TYPE_CHECKING:
     from agent_os.standards import Embedder, StandardsIndex, SyncReport
@@ -98,6 +98,7 @@ def index(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     idx = _open(project, standards, index_file)
+    running_on()
     try:
         with Progress(
             TextColumn("{task.description}"),

@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from agent_os.errors import InputError
 from . import app
-from .common import JsonOpt, console, emit_json, guarded
+from .common import JsonOpt, console, emit_json, guarded, running_on
 
 
 @app.command("standin")
@@ -93,6 +93,7 @@ def standin_command(
             emit_json(info)
         else:
             _print(info)
+        running_on()
         stop = threading.Event()
         # SIGTERM (docker stop, kill) ends as cleanly as Ctrl-C: the temporary folder goes.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -5,11 +5,18 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+# What this process imports from here to the end of collection (the product, the SDKs, the
+# test modules) lives for the whole run: the collector's passes over it while it is being
+# imported are wasted. Collection's end freezes it and turns the collector back on.
+gc.disable()
+
 import httpx._transports.default as _httpx_transports
+import httpx2._transports.default as _httpx2_transports
 import pytest
 import typer.testing
 
@@ -17,12 +24,37 @@ import typer.testing
 # double: no model loads outside the tests marked `model`, which ask for a backend by name.
 os.environ["AGENT_OS_EMBEDDER"] = "fake"
 
+
+def _scratch_in_memory(least: int = 4 * 2**30) -> None:
+    """Scratch files (tmp_path, the stand-in's bare repositories, databases, clones) go to a
+    tmpfs where the machine has one with room: a run makes and deletes tens of thousands of
+    files, which on this VM's ext4 cost ~2 s of kernel CPU. A TMPDIR already set is kept (an
+    xdist controller's workers inherit the one it chose)."""
+    shm = Path("/dev/shm")
+    if os.environ.get("TMPDIR") or not shm.is_dir():
+        return
+    try:
+        room = os.statvfs(shm)
+    except OSError:
+        return
+    if room.f_bavail * room.f_frsize < least:  # a container's 64 MB /dev/shm, say
+        return
+    scratch = shm / "agent-os-tests"
+    scratch.mkdir(exist_ok=True)
+    os.environ["TMPDIR"] = tempfile.tempdir = str(scratch)
+
+
+_scratch_in_memory()
+
 # Every stand-in the run starts, in this process or a child, appends what it exchanged to a
 # file in one folder for the whole run, so the conformance test validates the whole run's
 # traffic instead of re-running suites. One file per test process ("main", or the xdist
 # worker's id): parallel workers never append to the same file. The folder is made once, in
 # the first process (an xdist controller's workers inherit its environment).
-TRAFFIC = Path(os.environ.setdefault("STANDIN_TRAFFIC", tempfile.mkdtemp(prefix="standin-traffic-")))
+_MADE_TRAFFIC = "STANDIN_TRAFFIC" not in os.environ  # this process removes it at the end
+if _MADE_TRAFFIC:
+    os.environ["STANDIN_TRAFFIC"] = tempfile.mkdtemp(prefix="standin-traffic-")
+TRAFFIC = Path(os.environ["STANDIN_TRAFFIC"])
 os.environ["STANDIN_RECORD"] = str(TRAFFIC / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.jsonl")
 
 CONFORMANCE = "test_bot_and_stand_in_traffic_matches_githubs_description"
@@ -34,22 +66,27 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 
 
-@functools.lru_cache(maxsize=None)
-def _default_ssl_context(trust_env: bool):
-    return _create_ssl_context(verify=True, cert=None, trust_env=trust_env)
+def _share_default_ssl_context(transports) -> None:
+    """httpx (and httpx2, the MCP SDK's fork of it) builds a new SSL context for each client it
+    opens, loading certifi's CA bundle (~27 ms of CPU); the tests open thousands of clients,
+    all to loopback http. The default context is built once per test process, the same way;
+    any other request is built as asked."""
+    create = transports.create_ssl_context
+
+    @functools.lru_cache(maxsize=None)
+    def default(trust_env: bool):
+        return create(verify=True, cert=None, trust_env=trust_env)
+
+    def shared(verify=True, cert=None, trust_env=True):
+        if verify is True and cert is None:
+            return default(trust_env)
+        return create(verify=verify, cert=cert, trust_env=trust_env)
+
+    transports.create_ssl_context = shared
 
 
-def _shared_default_ssl_context(verify=True, cert=None, trust_env=True):
-    """httpx builds a new SSL context for each client it opens, loading certifi's CA bundle
-    (~27 ms of CPU); the tests open thousands of clients, all to loopback http. The default
-    context is built once per test process, the same way; any other request is built as asked."""
-    if verify is True and cert is None:
-        return _default_ssl_context(trust_env)
-    return _create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
-
-
-_create_ssl_context = _httpx_transports.create_ssl_context
-_httpx_transports.create_ssl_context = _shared_default_ssl_context
+_share_default_ssl_context(_httpx_transports)
+_share_default_ssl_context(_httpx2_transports)
 
 # typer's test runner rebuilds the whole click command tree from the CLI's signatures on
 # every invoke (~38 ms of CPU); the tree of one app never changes during a run.
@@ -79,14 +116,29 @@ def pytest_configure(config):
     not in an xdist controller: its workers are started with its environment and need theirs."""
     if not getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    else:
+        _collector_on()  # an xdist controller collects no tests: its imports are done here
 
 
 def pytest_collection_finish(session):
     """Everything imported so far (the product, githubkit's models, the test modules) lives
     for the whole run: frozen, the collector's full passes skip its ~400k objects instead of
-    walking them again every few seconds (about a tenth of a worker's CPU otherwise)."""
-    gc.collect()
+    walking them again every few seconds (about a tenth of a worker's CPU otherwise). What
+    survives each later full pass is frozen the same way: a worker's heap only grows (modules
+    imported by tests, caches), and each full pass otherwise walks all of it again."""
+    _collector_on()
+
+
+def _collector_on() -> None:
     gc.freeze()
+    if _freeze_after_full_pass not in gc.callbacks:
+        gc.callbacks.append(_freeze_after_full_pass)
+    gc.enable()
+
+
+def _freeze_after_full_pass(phase: str, info: dict) -> None:
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -109,11 +161,18 @@ def pytest_sessionfinish(session):
     One full collection here runs the finalizers of what the run left in cycles (pytest still
     reports what they raise); frozen afterwards, pytest's own five collections at exit skip
     the heap instead of walking it five more times (~0.3 s of CPU per process)."""
+    gc.unfreeze()  # what the run froze is collected too: its finalizers' errors are reported
     gc.collect()
     gc.freeze()
     worker = getattr(session.config, "workerinput", {}).get("workerid")
     if worker:
         (TRAFFIC / f"{worker}.done").write_text("done\n", encoding="utf-8")
+
+
+def pytest_unconfigure(config):
+    """The process that made the run's traffic folder removes it once the run is over."""
+    if _MADE_TRAFFIC and not hasattr(config, "workerinput"):
+        shutil.rmtree(TRAFFIC, ignore_errors=True)
 
 from standin import AppCredentials, make_app_credentials
 
