@@ -16,6 +16,7 @@ from typing import Self
 import httpx
 import uvicorn
 
+from bot.serving import QuickServer  # uvicorn, stopped at once (a test run stops hundreds)
 from standin.deliveries import Attempt, Deliveries
 from standin.keys import AppCredentials, make_app_credentials
 from standin.faults import Fault, FaultQueue
@@ -39,11 +40,6 @@ from standin.webhooks import Delivery, PayloadBuilder
 __all__ = ["AppCredentials", "GitHubStandIn", "make_app_credentials"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-
-
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # pragma: no cover - older uvicorn only
-        """Signals belong to the main thread's owner, not to a background server."""
 
 
 class GitHubStandIn(Scenarios, CIScenarios, Deliveries):
@@ -104,7 +100,7 @@ class GitHubStandIn(Scenarios, CIScenarios, Deliveries):
         self.record_path = os.environ.get("STANDIN_RECORD") or None
         self.record_responses = self.record_path is not None
         self._host, self._port = host, port
-        self._server: _Server | None = None
+        self._server: QuickServer | None = None
         self._thread: threading.Thread | None = None
         self._renderer: Renderer | None = None
         self.url = ""
@@ -129,24 +125,19 @@ class GitHubStandIn(Scenarios, CIScenarios, Deliveries):
             http="h11",
             loop="asyncio",
         )
-        self._server = _Server(config)
+        self._server = QuickServer(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="github-standin"
         )
         self._thread.start()
-        started = threading.Event()
-        for _ in range(500):
-            if self._server.started or not self._thread.is_alive():
-                break
-            started.wait(0.01)
-        if not self._server.started:
+        if not self._server.wait_started(5.0):
             raise RuntimeError("the GitHub stand-in did not start")
         return self
 
     def stop(self) -> None:
         """Stop serving and wait for the server thread to end."""
         if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
+            self._server.request_stop()
             self._thread.join(timeout=10)
         self._server = self._thread = None
         if self.record_path:
