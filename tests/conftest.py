@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # What this process imports from here to the end of collection (the product, the SDKs, the
 # test modules) lives for the whole run: the collector's passes over it while it is being
@@ -19,6 +20,9 @@ import httpx._transports.default as _httpx_transports
 import httpx2._transports.default as _httpx2_transports
 import pytest
 import typer.testing
+
+if TYPE_CHECKING:
+    from standin import AppCredentials
 
 # Every process the tests start (agent-os mcp, serve, demo) embeds with the hashing test
 # double: no model loads outside the tests marked `model`, which ask for a backend by name.
@@ -174,12 +178,13 @@ def pytest_unconfigure(config):
     if _MADE_TRAFFIC and not hasattr(config, "workerinput"):
         shutil.rmtree(TRAFFIC, ignore_errors=True)
 
-from standin import AppCredentials, make_app_credentials
-
-
 @pytest.fixture(scope="session")
 def credentials() -> AppCredentials:
     """One GitHub App key pair for the whole run (generating an RSA key is the slow part)."""
+    # Imported here: an xdist controller loads this file but runs no test, and the stand-in
+    # brings FastAPI and cryptography (~0.2 s before any worker can start).
+    from standin import make_app_credentials
+
     return make_app_credentials(4242)
 
 
