@@ -13,16 +13,30 @@ from pathlib import Path
 from types import ModuleType
 
 
+# SQLite 3.51.0 and 3.51.1 can deadlock inside the library when one process opens and closes
+# connections to one WAL database from several threads at once (a lock-order inversion in
+# the unix VFS, fixed in 3.51.2). A driver that bundles them is taken only if nothing else is.
+_DEADLOCKS = ((3, 51, 0), (3, 51, 2))
+
+
+def _usable(driver: ModuleType) -> bool:
+    low, high = _DEADLOCKS
+    return not low <= driver.sqlite_version_info < high
+
+
 def _driver() -> ModuleType:
     probe = _stdlib_sqlite3.connect(":memory:")
     try:
-        if hasattr(probe, "enable_load_extension"):
-            return _stdlib_sqlite3
+        loads_extensions = hasattr(probe, "enable_load_extension")
     finally:
         probe.close()
+    if loads_extensions and _usable(_stdlib_sqlite3):
+        return _stdlib_sqlite3
     try:
         import pysqlite3.dbapi2 as driver  # type: ignore[import-not-found]
     except ImportError:  # pragma: no cover - depends on the platform
+        return _stdlib_sqlite3
+    if not _usable(driver) and loads_extensions:  # pragma: no cover - depends on the platform
         return _stdlib_sqlite3
     return driver
 
