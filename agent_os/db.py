@@ -76,6 +76,8 @@ class Conn:
         self.dialect = sa.dialect.name
 
     def execute(self, stmt: Any, params: Sequence[Any] | dict[str, Any] | None = None) -> _Result:
+        if isinstance(stmt, dialects.Prepared):
+            stmt = stmt.statement
         if isinstance(stmt, str):
             return _Result(self.sa.exec_driver_sql(stmt, tuple(params) if isinstance(params, list) else
                                                    (params if params is not None else ())))
@@ -111,6 +113,8 @@ class Database:
         # round trips around every read (psycopg switches it on the client side).
         self._single = engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgres else engine
         self._notify_hooks: list[Callable[[str], None]] = []
+        # SQLite: the one connection, held for prepared reads (`_prepared`).
+        self._held: Any = None
         with self.transaction() as conn:
             dialects.create_migrations_table(conn)
 
@@ -133,6 +137,7 @@ class Database:
     def close(self) -> None:
         """Close every connection; further use raises."""
         with self._lock:
+            self._held = None
             self.engine.dispose()
 
     def ping(self) -> float:
@@ -189,14 +194,28 @@ class Database:
             sa.commit()
 
     def query(self, sql: Any, params: Sequence[Any] | dict[str, Any] | None = None) -> list[Any]:
-        """Rows (mappings) of a read query: a SQLAlchemy statement, or SQL text."""
+        """Rows (mappings) of a read query: a SQLAlchemy statement, a `dialects.Prepared` one,
+        or SQL text."""
+        if isinstance(sql, dialects.Prepared) and not self.is_postgres:
+            return self._prepared(sql, params)
         with self._connection() as conn:
             return conn.execute(sql, params).fetchall()
 
     def query_one(self, sql: Any, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         """The first row of a read query, or None."""
+        if isinstance(sql, dialects.Prepared) and not self.is_postgres:
+            rows = self._prepared(sql, params)
+            return rows[0] if rows else None
         with self._connection() as conn:
             return conn.execute(sql, params).fetchone()
+
+    def _prepared(self, sql: dialects.Prepared, params: Any) -> list[Any]:
+        # SQLite has one connection per Database (StaticPool), inside a transaction or not:
+        # under the lock, reading on it directly sees exactly what a checkout would.
+        with self._lock:
+            if self._held is None:
+                self._held = self.engine.raw_connection()
+            return sql.run_sqlite(self._held.dbapi_connection, self.engine.dialect, dict(params or {}))
 
     def execute(self, sql: Any, params: Sequence[Any] | dict[str, Any] | None = None) -> _Result:
         """Run one statement (committed at once unless inside `transaction()`)."""

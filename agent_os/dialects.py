@@ -84,6 +84,33 @@ class _SharedCompiled:
 _SQLITE_COMPILED = _SharedCompiled()
 
 
+class Prepared:
+    """A read statement built once and run with bound values (a session's reads).
+
+    On SQLite its SQL is compiled once and run on the driver's connection itself: ~5 us a
+    read instead of ~40 through SQLAlchemy (its execution context, cache lookup and row
+    objects), for reads the engine makes tens of thousands of times. Rows are plain dicts.
+    PostgreSQL runs `statement` through SQLAlchemy like any other.
+    """
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._sqlite: tuple[str, tuple[str, ...], dict[str, Any], tuple[str, ...]] | None = None
+
+    def run_sqlite(self, dbapi_conn: Any, dialect: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows of the statement on SQLite's own connection."""
+        if self._sqlite is None:
+            compiled = self.statement.compile(dialect=dialect)
+            columns = self.statement.selected_columns
+            # Driver values are the values only where no type converts them (TEXT, INTEGER, REAL).
+            assert all(c.type.result_processor(dialect, None) is None for c in columns), self.statement
+            self._sqlite = (compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params),
+                            tuple(c.key for c in columns))
+        sql, names, defaults, keys = self._sqlite
+        args = [params[name] if name in params else defaults[name] for name in names]
+        return [dict(zip(keys, row)) for row in dbapi_conn.execute(sql, args)]
+
+
 def is_postgres(conn: Any) -> bool:
     """True when `conn` (a `Database`, a `db.Conn` or a SQLAlchemy connection) talks to PostgreSQL."""
     return getattr(conn, "dialect", None) == "postgresql" or getattr(
