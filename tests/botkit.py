@@ -164,7 +164,7 @@ def serve(root: Path, gh: GitHubStandIn, port: int, key: Path, **env: str) -> su
         except httpx.TransportError:
             pass
         assert proc.poll() is None, proc.stderr.read().decode()
-        time.sleep(0.2)
+        time.sleep(0.05)
     proc.kill()
     raise AssertionError("agent-os serve did not come up")
 
