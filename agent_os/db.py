@@ -215,7 +215,7 @@ class Database:
         with self._lock:
             if self._held is None:
                 self._held = self.engine.raw_connection()
-            return sql.run_sqlite(self._held.dbapi_connection, self.engine.dialect, dict(params or {}))
+            return sql.run_sqlite(self._held.dbapi_connection, self.engine.dialect, params or {})
 
     def execute(self, sql: Any, params: Sequence[Any] | dict[str, Any] | None = None) -> _Result:
         """Run one statement (committed at once unless inside `transaction()`)."""

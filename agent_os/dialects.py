@@ -102,8 +102,11 @@ class Prepared:
         if self._sqlite is None:
             compiled = self.statement.compile(dialect=dialect)
             columns = self.statement.selected_columns
-            # Driver values are the values only where no type converts them (TEXT, INTEGER, REAL).
-            assert all(c.type.result_processor(dialect, None) is None for c in columns), self.statement
+            # The driver's values are the values only where no column type converts them.
+            converted = [c.key for c in columns if c.type.result_processor(dialect, None) is not None]
+            if converted:
+                raise TypeError(f"Prepared reads return TEXT, INTEGER and REAL columns as stored; "
+                                f"{', '.join(converted)} would need converting: use a plain statement.")
             self._sqlite = (compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params),
                             tuple(c.key for c in columns))
         sql, names, defaults, keys = self._sqlite

@@ -76,7 +76,7 @@ def connect(path: str | Path, *, vec: bool = False, busy_timeout_ms: int = 10_00
     return conn
 
 
-def _use_wal(conn, timeout: float) -> None:
+def _use_wal(conn: Connection, timeout: float) -> None:
     """Switch to WAL, waiting up to `timeout` seconds for the file's lock.
 
     Switching takes the file's exclusive lock, and SQLite answers "database is locked" at
