@@ -103,7 +103,8 @@ class Prepared:
             compiled = self.statement.compile(dialect=dialect)
             columns = self.statement.selected_columns
             # The driver's values are the values only where no column type converts them.
-            converted = [c.key for c in columns if c.type.result_processor(dialect, None) is not None]
+            converted = [c.key for c in columns
+                         if c.type.dialect_impl(dialect).result_processor(dialect, None) is not None]
             if converted:
                 raise TypeError(f"Prepared reads return TEXT, INTEGER and REAL columns as stored; "
                                 f"{', '.join(converted)} would need converting: use a plain statement.")

@@ -19,7 +19,6 @@ from sqlalchemy import bindparam, func, select
 
 from . import dialects
 from .db import Database
-from .dialects import Prepared
 from .records import (
     CommentRecord,
     EventRecord,
@@ -49,18 +48,20 @@ from .store import SESSION_FIELDS
 # The reads every session view makes, built once and run with the session's id bound:
 # building a statement and its cache key again on each call was half of a read's cost
 # (a session's row: 89 -> 43 us); on SQLite they run on the driver itself (`Prepared`).
-_SESSION = Prepared(sessions.select().where(sessions.c.id == bindparam("sid")))
-_PHASES = Prepared(phases.select().where(phases.c.session_id == bindparam("sid")).order_by(phases.c.number))
-_SUBMISSIONS = Prepared(submissions.select().where(submissions.c.session_id == bindparam("sid"))
-                        .order_by(submissions.c.id))
-_EVENTS = Prepared(events.select().where(events.c.session_id == bindparam("sid"), events.c.id > bindparam("after"))
-                   .order_by(events.c.id))
-_REVIEWS = Prepared(reviews.select().where(reviews.c.session_id == bindparam("sid")).order_by(reviews.c.id))
-_PULL_REQUESTS = Prepared(pull_requests.select().where(pull_requests.c.session_id == bindparam("sid"))
-                          .order_by(pull_requests.c.linked_at))
-_COMMENTS = Prepared(review_comments.select().where(review_comments.c.session_id == bindparam("sid"))
-                     .order_by(review_comments.c.at, review_comments.c.comment_id))
-_THREADS = Prepared(select(review_threads.c.thread_id, review_threads.c.resolved).where(
+_SESSION = dialects.Prepared(sessions.select().where(sessions.c.id == bindparam("sid")))
+_PHASES = dialects.Prepared(phases.select().where(phases.c.session_id == bindparam("sid"))
+                            .order_by(phases.c.number))
+_SUBMISSIONS = dialects.Prepared(submissions.select().where(submissions.c.session_id == bindparam("sid"))
+                                 .order_by(submissions.c.id))
+_EVENTS = dialects.Prepared(events.select().where(events.c.session_id == bindparam("sid"),
+                                                  events.c.id > bindparam("after")).order_by(events.c.id))
+_REVIEWS = dialects.Prepared(reviews.select().where(reviews.c.session_id == bindparam("sid"))
+                             .order_by(reviews.c.id))
+_PULL_REQUESTS = dialects.Prepared(pull_requests.select().where(pull_requests.c.session_id == bindparam("sid"))
+                                   .order_by(pull_requests.c.linked_at))
+_COMMENTS = dialects.Prepared(review_comments.select().where(review_comments.c.session_id == bindparam("sid"))
+                              .order_by(review_comments.c.at, review_comments.c.comment_id))
+_THREADS = dialects.Prepared(select(review_threads.c.thread_id, review_threads.c.resolved).where(
     review_threads.c.session_id == bindparam("sid")))
 
 
