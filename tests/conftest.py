@@ -127,22 +127,18 @@ def pytest_configure(config):
 def pytest_collection_finish(session):
     """Everything imported so far (the product, githubkit's models, the test modules) lives
     for the whole run: frozen, the collector's full passes skip its ~400k objects instead of
-    walking them again every few seconds (about a tenth of a worker's CPU otherwise). What
-    survives each later full pass is frozen the same way: a worker's heap only grows (modules
-    imported by tests, caches), and each full pass otherwise walks all of it again."""
+    walking them again every few seconds (about a tenth of a worker's CPU otherwise).
+
+    Nothing is frozen after this point: `gc.get_referrers` cannot see frozen objects, and
+    Hypothesis (in its `ci` profile, which the `CI` variable selects) calls `gc.collect()` and
+    then asks who refers to the generator it is about to seed. Freezing what survived each
+    full pass, tried for ~1 s of CPU per worker, made it warn and fail the first example."""
     _collector_on()
 
 
 def _collector_on() -> None:
     gc.freeze()
-    if _freeze_after_full_pass not in gc.callbacks:
-        gc.callbacks.append(_freeze_after_full_pass)
     gc.enable()
-
-
-def _freeze_after_full_pass(phase: str, info: dict) -> None:
-    if phase == "stop" and info["generation"] == 2:
-        gc.freeze()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -165,7 +161,7 @@ def pytest_sessionfinish(session):
     One full collection here runs the finalizers of what the run left in cycles (pytest still
     reports what they raise); frozen afterwards, pytest's own five collections at exit skip
     the heap instead of walking it five more times (~0.3 s of CPU per process)."""
-    gc.unfreeze()  # what the run froze is collected too: its finalizers' errors are reported
+    gc.unfreeze()  # what was frozen is collected too: its finalizers' errors are reported
     gc.collect()
     gc.freeze()
     worker = getattr(session.config, "workerinput", {}).get("workerid")
