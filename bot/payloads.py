@@ -37,7 +37,10 @@ def pr_key_of(payload: dict[str, Any]) -> str | None:
     repo = (payload.get("repository") or {}).get("full_name")
     if not isinstance(repo, str):
         return None
-    number = (payload.get("pull_request") or {}).get("number") or (payload.get("issue") or {}).get("number")
+    # `is None`, not `or`: a falsy 0 would fall through to the next place and lose the key.
+    number = (payload.get("pull_request") or {}).get("number")
+    if number is None:
+        number = (payload.get("issue") or {}).get("number")
     if number is None:
         prs = (payload.get("check_run") or {}).get("pull_requests") or []
         number = prs[0].get("number") if prs and isinstance(prs[0], dict) else None

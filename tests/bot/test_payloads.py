@@ -14,11 +14,14 @@ exception's name ("KeyError: ...") is a crash: a bug in the bot.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from botkit import bot_env, post_webhook, settle
+
+from bot.payloads import pr_key_of
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "github-payloads"
 FILES = sorted(p.relative_to(PAYLOADS).as_posix() for p in PAYLOADS.glob("*/*.json"))
@@ -68,3 +71,21 @@ def test_example_payload_is_accepted_and_processed(delivered, name):
         assert delivery.status == "failed" and "payload lacks fields" in delivery.error
     else:
         assert (delivery.status, delivery.error) == ("done", None)
+
+
+@pytest.mark.parametrize(("path", "key"), [
+    ("pull_request/opened.payload.json", "codertocat/hello-world#2"),
+    ("issue_comment/created.payload.json", "codertocat/hello-world#1"),
+    ("check_run/completed.payload.json", "codertocat/hello-world#2"),
+    ("ping/payload.json", None),
+])
+def test_a_delivery_is_queued_under_the_pull_request_it_concerns(path, key):
+    # A PR's deliveries are processed one at a time, in order, by this key.
+    assert pr_key_of(json.loads((PAYLOADS / path).read_text(encoding="utf-8"))) == key
+
+
+def test_every_number_keys_its_own_pull_request():
+    # A number that Python reads as false used to fall through: deliveries with no key
+    # are not kept in order.
+    payload = {"repository": {"full_name": "O/R"}, "pull_request": {"number": 0}}
+    assert pr_key_of(payload) == "o/r#0"
