@@ -20,6 +20,7 @@ import httpx._transports.default as _httpx_transports
 import httpx2._transports.default as _httpx2_transports
 import pytest
 import typer.testing
+from scheduling import CONFORMANCE, ConformanceLast
 
 if TYPE_CHECKING:
     from standin import AppCredentials
@@ -61,7 +62,6 @@ if _MADE_TRAFFIC:
 TRAFFIC = Path(os.environ["STANDIN_TRAFFIC"])
 os.environ["STANDIN_RECORD"] = str(TRAFFIC / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.jsonl")
 
-CONFORMANCE = "test_bot_and_stand_in_traffic_matches_githubs_description"
 
 # Compiled modules are cached even where PYTHONDONTWRITEBYTECODE is set: every test process and
 # every `agent-os` process the tests start otherwise compiles (and pytest re-writes the asserts
@@ -143,15 +143,23 @@ def _collector_on() -> None:
 
 def pytest_collection_modifyitems(config, items):
     """The conformance test goes last: by then every stand-in of the run has written its traffic
-    (in parallel runs, its own worker's; it waits for the other workers' `.done` marks)."""
+    (in parallel runs, its own worker's; it waits for the other workers' `.done` marks, and
+    `scheduling.ConformanceLast` hands it out last)."""
     last = [item for item in items if item.name == CONFORMANCE]
     items[:] = [item for item in items if item.name != CONFORMANCE] + last
 
 
 @pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist worksteal` (the default here) with the conformance test handed out last."""
+    return ConformanceLast(config, log) if config.option.dist == "worksteal" else None
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
     """xdist's controller tells each worker how it hands tests out (the conformance test's
-    wait for the other workers is right only when each worker gets them in collection order)."""
+    wait for the other workers is right only if nothing runs after it on its worker: so with
+    `load`, which follows collection order, and `worksteal`, which holds it back)."""
     node.workerinput["dist"] = node.config.option.dist
 
 
