@@ -7,7 +7,7 @@ submission's evidence) stays as Python values here and is serialised by the stor
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +51,9 @@ class PhaseRecord:
     tasks_section: str | None
     started_at: datetime | None
     completed_at: datetime | None
+    stored: str | None = field(default=None, repr=False, compare=False)
+    """`definition` as the store keeps it (JSON), when read from a store: what the phase's
+    model is remembered by (`context.definition`)."""
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,7 @@ class SQLSessionStore:
         return [
             PhaseRecord(r["session_id"], r["number"], r["phase_id"], r["title"], r["state"],
                         json.loads(r["definition"]), r["tasks_section"], _dt(r["started_at"]),
-                        _dt(r["completed_at"]))
+                        _dt(r["completed_at"]), stored=r["definition"])
             for r in rows
         ]
 

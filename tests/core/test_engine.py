@@ -430,3 +430,29 @@ def test_listeners_hear_committed_changes(engine: Engine):
     write_notes(engine, sid)
     engine.complete_phase(sid, 0, GOOD_WRITE)
     assert heard == [(sid, "session_started"), (sid, "phase_completed")]
+
+
+ONE_PHASE = """
+name: brief_v1
+version: 1
+description: One summary.
+phases:
+  - id: brief
+    title: Brief
+    instructions: phases/brief.md
+    checkpoint:
+      evidence:
+        summary: {{type: string, min_length: {least}}}
+"""
+
+
+def test_a_session_keeps_the_checkpoint_it_started_with_when_the_workflow_changes(engine: Engine):
+    write_workflow(engine.project.root, ONE_PHASE.format(least=10))
+    first = engine.start("brief_v1", "first").session.session_id
+    engine.state(first)  # its phase's model is read, and remembered
+    write_workflow(engine.project.root, ONE_PHASE.format(least=60))
+    second = engine.start("brief_v1", "second").session.session_id
+    brief = {"summary": "Twenty-odd characters."}
+    with pytest.raises(EvidenceRejected, match="summary"):
+        engine.complete_phase(second, 0, brief)
+    assert engine.complete_phase(first, 0, brief).session_complete
