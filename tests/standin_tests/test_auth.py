@@ -11,7 +11,7 @@ from githubkit.cache import MemCacheStrategy
 
 from standin import make_app_credentials
 
-from .helpers import REPO, app_jwt, installation_token
+from .helpers import REPO, app_jwt, installation_token, signing_key
 
 
 def _token_request(gh, authorization: str | None) -> httpx.Response:
@@ -83,7 +83,7 @@ def test_token_cannot_reach_a_repo_outside_its_installation(gh, credentials):
 def test_githubkit_caches_the_installation_token(gh, credentials):
     github = GitHub(
         AppInstallationAuthStrategy(
-            credentials.app_id, credentials.private_key_pem, gh.installation_id
+            credentials.app_id, signing_key(credentials.private_key_pem), gh.installation_id
         ),
         base_url=gh.url,
         # githubkit's default token cache is process-wide; each stand-in issues its own.

@@ -8,14 +8,14 @@ from githubkit import AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RequestFailed
 
-from .helpers import REPO, installation_token
+from .helpers import REPO, installation_token, signing_key
 
 
 @pytest.fixture
 def github(gh, credentials) -> GitHub:
     return GitHub(
         AppInstallationAuthStrategy(
-            credentials.app_id, credentials.private_key_pem, gh.installation_id
+            credentials.app_id, signing_key(credentials.private_key_pem), gh.installation_id
         ),
         base_url=gh.url,
         # githubkit's default token cache is process-wide; each stand-in issues its own.

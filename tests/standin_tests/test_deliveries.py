@@ -7,7 +7,7 @@ import pytest
 from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 
-from .helpers import REPO, app_jwt
+from .helpers import REPO, app_jwt, signing_key
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def server(gh):
 
 @pytest.fixture
 def app_client(gh, credentials) -> GitHub:
-    return GitHub(AppAuthStrategy(credentials.app_id, credentials.private_key_pem),
+    return GitHub(AppAuthStrategy(credentials.app_id, signing_key(credentials.private_key_pem)),
                   base_url=gh.url, cache_strategy=MemCacheStrategy())
 
 

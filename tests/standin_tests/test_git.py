@@ -13,7 +13,7 @@ from githubkit import AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RequestFailed
 
-from .helpers import REPO
+from .helpers import REPO, signing_key
 
 GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
            "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
@@ -29,7 +29,7 @@ def git(cwd: Path, *args: str) -> str:
 @pytest.fixture
 def github(gh, credentials) -> GitHub:
     return GitHub(
-        AppInstallationAuthStrategy(credentials.app_id, credentials.private_key_pem,
+        AppInstallationAuthStrategy(credentials.app_id, signing_key(credentials.private_key_pem),
                                     gh.installation_id),
         base_url=gh.url,
         cache_strategy=MemCacheStrategy(),

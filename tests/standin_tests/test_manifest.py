@@ -12,6 +12,8 @@ import yaml
 from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 
+from .helpers import signing_key
+
 ROOT = Path(__file__).resolve().parents[2]
 CALLBACK = "http://127.0.0.1:1/app/created"
 
@@ -50,7 +52,7 @@ def test_a_manifest_becomes_an_app_the_stand_in_then_hosts(gh, path, owner):
     assert gh.webhook_secret == app["webhook_secret"] and gh.bot_login == "agent-os-acme[bot]"
 
     # The new key signs JWTs the stand-in accepts: the App is live.
-    client = GitHub(AppAuthStrategy(app["id"], app["pem"]), base_url=gh.url,
+    client = GitHub(AppAuthStrategy(app["id"], signing_key(app["pem"])), base_url=gh.url,
                     cache_strategy=MemCacheStrategy())
     assert client.rest.apps.get_authenticated().parsed_data.slug == "agent-os-acme"
     # A code converts once.
