@@ -98,11 +98,12 @@ typer.testing._get_command = functools.lru_cache(maxsize=None)(typer.testing._ge
 
 
 def pytest_xdist_auto_num_workers(config):
-    """How many worker processes `-n auto` (the addopts in pyproject.toml) starts: four for a
-    run of folders or the whole suite, whose tests mostly wait on servers and processes, so
-    four keep two cores busy; none (one process, no worker start-up) when every argument
-    names a file or a test, or output is not captured (-s: workers' output is not shown).
-    PYTEST_XDIST_AUTO_NUM_WORKERS, or -n N, decides instead when given."""
+    """How many worker processes `-n auto` (the addopts in pyproject.toml) starts: three for a
+    run of folders or the whole suite, whose tests often wait on servers and processes, so
+    three keep two cores busy (the fast loop on this 2-core VM, work stealing, same minutes:
+    42.1-43.1 s with three, 44.5-44.7 with four, 48 with two); none (one process, no worker
+    start-up) when every argument names a file or a test, or output is not captured (-s:
+    workers' output is not shown). PYTEST_XDIST_AUTO_NUM_WORKERS, or -n N, decides instead."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own hook reads it
     if config.getoption("capture") == "no":
@@ -110,7 +111,7 @@ def pytest_xdist_auto_num_workers(config):
     named = [a.split("::")[0] for a in config.args]
     if named and all(a.endswith(".py") for a in named):
         return 0
-    return 4
+    return 3
 
 
 def pytest_configure(config):
@@ -142,9 +143,14 @@ def _collector_on() -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """The conformance test goes last: by then every stand-in of the run has written its traffic
+    """Tests marked `slow` go first: a parallel run then ends on short tests, which work
+    stealing spreads over the workers (in the collection's order, the end-to-end tests of
+    tests/web came last, and the run waited ~3 s on one worker running them one by one).
+
+    The conformance test goes last: by then every stand-in of the run has written its traffic
     (in parallel runs, its own worker's; it waits for the other workers' `.done` marks, and
     `scheduling.ConformanceLast` hands it out last)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept
     last = [item for item in items if item.name == CONFORMANCE]
     items[:] = [item for item in items if item.name != CONFORMANCE] + last
 

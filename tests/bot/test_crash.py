@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 
+import pytest
 from botkit import REPO, SECRET, serve, wait_until
 
 from agent_os.engine import Engine
@@ -13,6 +14,7 @@ from bot.serving import free_port
 from standin import GitHubStandIn
 
 
+@pytest.mark.slow
 def test_a_kill_between_a_comment_post_and_its_record_leaves_one_comment(tmp_path, credentials):
     key = tmp_path / "app.pem"
     key.write_text(credentials.private_key_pem)

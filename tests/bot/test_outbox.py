@@ -46,6 +46,7 @@ def test_server_errors_on_create_are_retried_and_each_check_lands_once(env):
     assert sync_items(env, "pending") == [] and sync_items(env, "failed") == []
 
 
+@pytest.mark.slow
 def test_a_create_that_timed_out_but_happened_is_found_not_repeated(tmp_path, credentials):
     # GitHub made the run, but the answer came after our timeout: the retry must find it.
     # A long backoff keeps the retry from racing the slow create; the test then makes it due.
@@ -183,6 +184,7 @@ def test_a_stopped_worker_can_still_be_drained_by_hand(env):
     assert "Agent OS" in env.checks(pr.head_sha)
 
 
+@pytest.mark.slow
 def test_a_reply_that_timed_out_but_was_posted_is_found_by_its_marker_not_posted_again(tmp_path, credentials):
     with bot_env(tmp_path, credentials, http_timeout=1.0, backoff_base=60.0, backoff_max=60.0) as env:
         pr = env.gh.open_pull_request(REPO, author="dev", body="A change", send=False)

@@ -67,6 +67,7 @@ def test_a_callback_not_started_here_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / ".agent-os" / "app.env").exists()
 
 
+@pytest.mark.slow
 def test_serve_starts_as_the_created_app_and_takes_its_webhooks(tmp_path: Path) -> None:
     port = free_port()
     public = f"http://127.0.0.1:{port}"

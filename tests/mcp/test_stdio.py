@@ -144,6 +144,7 @@ async def test_a_whole_session_over_stdio_with_every_refusal(root: Path, tmp_pat
     assert "Traceback" not in stderr, stderr
 
 
+@pytest.mark.slow
 def test_stdout_carries_only_json_rpc_from_start_to_exit(root: Path) -> None:
     """Every byte on stdout, up to the process's exit, is a JSON-RPC message answering a request."""
     requests = [

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 import yaml
 from botkit import wait_until
 from mcp import Client
@@ -88,6 +89,7 @@ def test_each_repository_runs_its_own_workflows_from_its_default_branch(tmp_path
         assert other_start.is_error and "No workflow named 'bugfix_v1'" in text(other_start)
 
 
+@pytest.mark.slow
 def test_an_unchanged_default_branch_costs_one_lookup_and_a_push_is_seen_at_once(tmp_path, credentials):
     with team(tmp_path, credentials, [REPO]) as (t, _app):
         t.gh.set_files(REPO, workflow_files("bugfix_v1"))
@@ -139,6 +141,7 @@ def test_create_workflow_on_the_team_server_hands_the_files_to_the_clone(tmp_pat
         assert not started.is_error, text(started)
 
 
+@pytest.mark.slow
 def test_each_repository_searches_the_shipped_standards_and_its_own(tmp_path, credentials, monkeypatch):
     import mcp_server.backend
 

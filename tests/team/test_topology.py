@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
@@ -124,6 +125,7 @@ async def execute_spec(t, app, agent: Agent, clone: Path, spec_dir: str, repo: s
     return sid
 
 
+@pytest.mark.slow
 def test_both_workflows_through_the_stdio_door(tmp_path, credentials):
     with team(tmp_path, credentials, [REPO]) as (t, app):
         clone = t.clone(REPO, "clone")
@@ -145,6 +147,7 @@ def test_both_workflows_through_the_stdio_door(tmp_path, credentials):
         assert accepted[1].data["files"].keys() == {f"{t.engine.state(created).spec_dir}/srd.md"}
 
 
+@pytest.mark.slow
 def test_an_agent_on_mcp_without_a_door_is_checked_at_its_pull_requests_head(tmp_path, credentials):
     with team(tmp_path, credentials, [REPO]) as (t, app):
         clone = t.clone(REPO, "checkout")
@@ -246,6 +249,7 @@ def test_a_token_limited_to_one_repository_acts_only_there(tmp_path, credentials
         assert "limited to acme/billing" in wrong_pr
 
 
+@pytest.mark.slow
 def test_a_link_made_with_the_tool_re_verifies_at_the_pull_requests_head_at_once(tmp_path, credentials):
     from agent_os.project import Project
     from mcp_server.door import build_door

@@ -87,6 +87,7 @@ def test_mcp_over_http_in_the_team_server_sees_gates_open_from_reviews(team):
         httpx.get(server.url + "/metrics").text
 
 
+@pytest.mark.slow
 def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
     key = tmp_path / "app.pem"
     key.write_text(credentials.private_key_pem)
@@ -134,6 +135,7 @@ def test_serve_survives_a_kill_mid_workflow(tmp_path, credentials):
         engine.close()
 
 
+@pytest.mark.slow
 def test_demo_runs_to_the_end(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "agent_os_cli", "demo", "--project", str(tmp_path / "demo")],
                           capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "120"})
