@@ -180,7 +180,7 @@ async def play(console: Console, result: DemoResult, *, keep: bool = False, proj
     from mcp import Client
 
     from agent_os.project import Project
-    from bot.serving import BackgroundServer, free_port
+    from standin.serving import BackgroundServer, free_port
     from bot.settings import Settings
     from mcp_server.door import build_door
     from standin import GitHubStandIn

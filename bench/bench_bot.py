@@ -43,7 +43,7 @@ from common import machine, percentile
 
 from agent_os.engine import Engine
 from agent_os.project import Project
-from bot.serving import free_port
+from standin.serving import free_port
 from bot.signatures import sign
 from standin import GitHubStandIn
 

@@ -48,7 +48,7 @@ from support import write_own_standards  # noqa: E402
 
 from agent_os.project import Project
 from agent_os.tokens import TokenStore
-from bot.serving import free_port
+from standin.serving import free_port
 
 QUERIES = Path(__file__).with_name("search_queries.yaml")
 FIRST_QUERY = "how do we avoid race conditions when two requests update the same row"

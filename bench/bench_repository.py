@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent_os.project import Project
 from agent_os_cli.team import create_team_app, issue_token
-from bot.serving import BackgroundServer
+from standin.serving import BackgroundServer
 from bot.settings import Settings
 from mcp_server.door import build_door
 from standin import GitHubStandIn, make_app_credentials

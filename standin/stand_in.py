@@ -16,7 +16,6 @@ from typing import Self
 import httpx
 import uvicorn
 
-from bot.serving import QuickServer  # uvicorn, stopped at once (a test run stops hundreds)
 from standin.deliveries import Attempt, Deliveries
 from standin.keys import AppCredentials, make_app_credentials
 from standin.faults import Fault, FaultQueue
@@ -25,6 +24,7 @@ from standin.render import AppIdentity, Renderer
 from standin.scenario import Scenarios
 from standin.scenario_ci import CIScenarios
 from standin.server import build_app
+from standin.serving import QuickServer  # uvicorn, stopped at once (a test run stops hundreds)
 from standin.state import (
     CheckRun,
     IssueComment,

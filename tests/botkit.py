@@ -18,7 +18,7 @@ from agent_os.engine import Engine
 from agent_os.project import Project
 from bot.app import Bot, create_app
 from agent_os_cli.demo import SPEC_FILES, demo_evidence, write_demo_project, write_spec_files
-from bot.serving import BackgroundServer
+from standin.serving import BackgroundServer
 from bot.settings import Settings
 from bot.signatures import sign
 from standin import GitHubStandIn

@@ -23,7 +23,7 @@ from agent_os.db import Database
 from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os.sql_store import SQLSessionStore
-from bot.serving import free_port
+from standin.serving import free_port
 from standin import GitHubStandIn
 
 REPO = "acme/webapp"

@@ -10,7 +10,7 @@ from botkit import REPO, SECRET, serve, wait_until
 
 from agent_os.engine import Engine
 from agent_os.project import Project
-from bot.serving import free_port
+from standin.serving import free_port
 from standin import GitHubStandIn
 
 

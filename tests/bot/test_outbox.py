@@ -10,7 +10,7 @@ import pytest
 from botkit import REPO, WEBHOOK_PATH, BotEnv, bot_env, run_to_gate, settle, wait_until
 
 from bot.app import create_app
-from bot.serving import BackgroundServer
+from standin.serving import BackgroundServer
 from standin import rate_limit_headers, retry_after_headers
 
 PHASE_CHECKS = 6

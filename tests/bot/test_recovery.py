@@ -10,7 +10,7 @@ from botkit import REPO, WEBHOOK_PATH, BotEnv, bot_env, pr_files, run_to_gate, s
 from bot.app import create_app
 from bot.github import DeliveryAttempt
 from bot.recovery import missed
-from bot.serving import BackgroundServer
+from standin.serving import BackgroundServer
 
 
 def attempt(id: int, guid: str, code: int) -> DeliveryAttempt:

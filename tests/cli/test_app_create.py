@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from agent_os_cli.appcreate import ManifestFlow
-from bot.serving import free_port
+from standin.serving import free_port
 from standin import GitHubStandIn
 
 REPO = Path(__file__).resolve().parents[2]

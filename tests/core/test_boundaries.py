@@ -16,12 +16,14 @@ from agent_os.errors import StoreError
 ROOT = Path(__file__).resolve().parents[2]
 
 # What each package may never import, lazily or not. The core knows nothing of the doors or
-# their libraries; the doors never reach for the wiring above them or for the stand-in.
+# their libraries; the doors never reach for the wiring above them or for the stand-in; the
+# stand-in imitates GitHub and knows nothing of the product it answers.
 FORBIDDEN = {
     "agent_os": {"bot", "mcp_server", "agent_os_cli", "standin", "fastapi", "starlette",
                  "githubkit", "mcp", "uvicorn", "httpx"},
     "bot": {"mcp_server", "agent_os_cli", "standin", "mcp"},
     "mcp_server": {"bot", "agent_os_cli", "standin", "githubkit", "fastapi"},
+    "standin": {"agent_os", "bot", "mcp_server", "agent_os_cli"},
 }
 
 

@@ -22,7 +22,7 @@ from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os.standards import HashEmbedder
 from agent_os.tokens import TokenStore
-from bot.serving import BackgroundServer
+from standin.serving import BackgroundServer
 from mcp_server.auth import StoreTokenVerifier
 from mcp_server.server import build_server
 

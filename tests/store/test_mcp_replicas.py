@@ -14,7 +14,7 @@ from agent_os.sql_store import SQLSessionStore
 from agent_os.standards import HashEmbedder
 from agent_os.tokens import TokenStore
 from agent_os_cli.team import create_team_app
-from bot.serving import BackgroundServer
+from standin.serving import BackgroundServer
 from bot.settings import Settings
 
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

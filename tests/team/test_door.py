@@ -11,7 +11,7 @@ from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os.standards import HashEmbedder
 from agent_os_cli.team import create_team_app, issue_token
-from bot.serving import BackgroundServer, free_port
+from standin.serving import BackgroundServer, free_port
 from bot.settings import Settings
 from mcp_server.door import TeamServer, build_door, repository_of
 from mcp_server.server import build_server

@@ -18,7 +18,7 @@ from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os.standards import HashEmbedder
 from agent_os_cli.team import create_team_app, issue_token
-from bot.serving import BackgroundServer
+from standin.serving import BackgroundServer
 from bot.settings import Settings
 from standin import GitHubStandIn
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from agent_os.engine import Engine
 from agent_os.project import Project
 
-from bot.serving import BackgroundServer
+from standin.serving import BackgroundServer
 from support import GOOD_WRITE, NOTES_V1, write_notes, write_workflow
 
 

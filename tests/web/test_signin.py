@@ -14,7 +14,7 @@ import pytest
 from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os_cli.team import create_team_app
-from bot.serving import BackgroundServer, free_port
+from standin.serving import BackgroundServer, free_port
 from bot.settings import Settings
 from standin import GitHubStandIn
 from support import NOTES_V1, write_workflow

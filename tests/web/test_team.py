@@ -16,7 +16,7 @@ from agent_os.engine import Engine
 from agent_os.project import Project
 from agent_os.standards import HashEmbedder
 from agent_os.tokens import TokenStore
-from bot.serving import BackgroundServer, free_port
+from standin.serving import BackgroundServer, free_port
 from standin import GitHubStandIn
 from agent_os_cli.team import create_team_app
 

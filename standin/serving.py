@@ -1,4 +1,7 @@
-"""Run an ASGI app with uvicorn on a loopback port in a background thread (demo and tests)."""
+"""Run an ASGI app with uvicorn on a loopback port in a background thread: the stand-in
+itself, and the apps the demo and the tests run beside it. Here, with the stand-in, because
+the stand-in imitates GitHub and imports nothing of the product (tests/core/test_boundaries.py);
+the bot never serves itself this way (`agent-os serve` runs uvicorn in the main thread)."""
 
 from __future__ import annotations
 
